@@ -1,0 +1,152 @@
+"""Step 3: render a case body: sections, plain text and safe HTML.
+
+Markdown is CommonMark through markdown-it-py with raw HTML off and links
+limited to safe schemes; the HTML is then cleaned again with nh3 (Ammonia), so
+nothing an author writes can become live markup or script in the site.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "facts": ("基本案情", "案情", "Facts"),
+    "outcome": ("处理结果", "处理情况", "Outcome"),
+    "analysis": ("案例评析", "以案释纪", "以案说纪", "以案释法", "Analysis"),
+    "lessons": ("警示启示", "警示", "启示", "Lessons"),
+    "rules": ("相关条规", "纪律链接", "法规链接", "Rules"),
+    "reform": ("以案促改", "整改措施", "Reform"),
+}
+SECTION_TITLES = {column: headings[0] for column, headings in SECTIONS.items()}
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+ALLOWED_TAGS = frozenset(
+    "a abbr b blockquote br code del em h1 h2 h3 h4 h5 h6 hr img li ol p pre s strong sub sup "
+    "table tbody td th thead tr ul".split()
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "h2": {"id"},
+    "ol": {"start"},
+    "th": {"style"},
+    "td": {"style"},
+}
+NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+|\d+)\s*[、.．)）:：]\s*")
+MAX_NESTING = 20
+
+
+def _heading_key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).strip()
+    text = NUMBERING.sub("", text)
+    return text.rstrip(":：。 ").casefold()
+
+
+SECTION_BY_HEADING = {_heading_key(h): column for column, headings in SECTIONS.items() for h in headings}
+
+
+def is_safe_url(url: str) -> bool:
+    """Allow http, https, mailto and relative links; nothing else."""
+    cleaned = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    try:
+        scheme = urlsplit(cleaned).scheme.lower()
+    except ValueError:
+        return False
+    if scheme:
+        return scheme in SAFE_SCHEMES
+    return ":" not in cleaned.split("/", 1)[0]
+
+
+@lru_cache(maxsize=1)
+def markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
+    md.enable("table").enable("strikethrough")
+    md.validateLink = is_safe_url  # type: ignore[method-assign]
+    return md
+
+
+@dataclass
+class Rendered:
+    """A body split into recognised sections, the rest, and HTML."""
+
+    sections: dict[str, str] = field(default_factory=dict)
+    other: str = ""
+    html: str = ""
+    headings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """All of the body's text, as a reader sees it."""
+        parts = [self.other, *self.sections.values()]
+        return "\n".join(p for p in parts if p)
+
+
+def _inline_text(token: Token) -> str:
+    pieces: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            pieces.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            pieces.append("\n")
+        elif child.type == "image":
+            pieces.append(child.content)
+    return "".join(pieces)
+
+
+def _split_sections(tokens: list[Token]) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    sections: dict[str, list[str]] = {}
+    other: list[str] = []
+    headings: list[str] = []
+    current = other
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.tag == "h2":
+            title = _inline_text(tokens[index + 1])
+            column = SECTION_BY_HEADING.get(_heading_key(title))
+            if column:
+                token.attrSet("id", f"section-{column}")
+                current = sections.setdefault(column, [])
+                headings.append(column)
+                tokens[index + 1].meta["section"] = column
+                continue
+            current = other
+        if token.type == "inline":
+            if token.meta.get("section"):
+                continue
+            current.append(_inline_text(token))
+        elif token.type in ("code_block", "fence"):
+            current.append(token.content.rstrip("\n"))
+    return sections, other, headings
+
+
+def render_body(body: str) -> Rendered:
+    """Split, extract text and render one body. Pure: same input, same output."""
+    md = markdown()
+    env: dict = {}
+    tokens = md.parse(body, env)
+    sections, other, headings = _split_sections(tokens)
+    html = md.renderer.render(tokens, md.options, env)
+    return Rendered(
+        sections={k: "\n".join(v).strip() for k, v in sections.items()},
+        other="\n".join(other).strip(),
+        html=sanitise(html),
+        headings=headings,
+    )
+
+
+def sanitise(html: str) -> str:
+    """Clean HTML with nh3 (Ammonia): known tags, safe URLs only."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(SAFE_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,165 @@
+"""Chinese-aware full-text search on stock SQLite FTS5.
+
+SQLite's ``unicode61`` tokenizer keeps a whole run of Chinese characters as
+one token, so 受贿 is never found inside 收受贿赂. Like Lucene's CJK analyzer,
+the indexed text rewrites every run of CJK characters as overlapping bigrams,
+and ends each run with its last character alone::
+
+    张某收受贿赂 -> 张某 某收 收受 受贿 贿赂 赂
+
+A query gets the same rewrite, as an FTS5 phrase of consecutive tokens: 受贿赂
+becomes ``"受贿 贿赂"``. One character becomes a prefix query (``"贿" *``),
+which finds it in a bigram that starts with it or as the last character of a
+run. The result is exact: a case matches a Chinese query if and only if its
+searchable text contains the query as a substring. English and other scripts
+keep unicode61's word tokens (case-insensitive).
+
+The database stays a plain FTS5 table; only the query rewrite needs Python,
+and the site installs it as ``escape_fts`` (see plugins/cjk_search.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+CJK = (
+    "\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\U00020000-\U0002fa1f"
+)
+CJK_RUN = re.compile(f"[{CJK}]+")
+SEGMENT = re.compile(f"([{CJK}]+)|([^\\W_{CJK}]+)")
+TERM = re.compile(r'"([^"]*)"?|(\S+)')
+INVISIBLE = {"Cf", "Cc", "Mn"}
+NO_MATCH = '"\u0001"'  # a phrase no tokenised text can contain
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width to half-width), then drop invisible characters."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in INVISIBLE)
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_text(text: str | None) -> str:
+    """The form of ``text`` that goes into the FTS index."""
+    if not text:
+        return ""
+
+    def rewrite(match: re.Match) -> str:
+        run = match.group(0)
+        return " " + " ".join([*_bigrams(run), run[-1]]) + " "
+
+    return CJK_RUN.sub(rewrite, normalise(text))
+
+
+def _term_tokens(term: str) -> tuple[list[str], bool]:
+    """FTS tokens for one query term, and whether the last is a prefix."""
+    segments = [(m.group(1), m.group(2)) for m in SEGMENT.finditer(normalise(term))]
+    tokens: list[str] = []
+    prefix = False
+    for position, (run, word) in enumerate(segments):
+        last = position == len(segments) - 1
+        if word:
+            tokens.append(word.lower())
+        elif len(run) == 1 and last:
+            tokens.append(run)
+            prefix = True
+        else:
+            tokens.extend(_bigrams(run))
+            if not last:
+                tokens.append(run[-1])
+    return tokens, prefix
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def fts_query(query: str | None) -> str:
+    """Rewrite what a user typed into an FTS5 MATCH expression.
+
+    Space-separated terms must all match; "quoted phrases" keep their words
+    in order. Operators are not interpreted: every word is matched literally.
+    """
+    parts: list[str] = []
+    for match in TERM.finditer(query or ""):
+        phrase, word = match.group(1), match.group(2)
+        term = phrase if phrase is not None else word
+        tokens, prefix = _term_tokens(term)
+        if not tokens:
+            continue
+        expression = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
+        parts.append(expression + (" *" if prefix else ""))
+    return " ".join(parts) if parts else NO_MATCH
+
+
+def query_terms(query: str | None) -> list[str]:
+    """The literal strings a query looks for (for highlighting)."""
+    terms = []
+    for match in TERM.finditer(query or ""):
+        term = normalise(match.group(1) if match.group(1) is not None else match.group(2)).strip()
+        if term:
+            terms.append(term)
+    return terms
+
+
+def snippet(text: str | None, query: str | None, width: int = 60) -> str:
+    """Escaped text around the first match, matches wrapped in <mark>."""
+    if not text:
+        return ""
+    text = " ".join(normalise(text).split())
+    terms = [t for t in query_terms(query) if t]
+    if not terms:
+        return html.escape(text[: width * 2]) + ("…" if len(text) > width * 2 else "")
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
+    first = pattern.search(text)
+    start = max(0, first.start() - width // 2) if first else 0
+    end = min(len(text), start + width * 2)
+    window = text[start:end]
+    pieces = []
+    cursor = 0
+    for found in pattern.finditer(window):
+        pieces.append(html.escape(window[cursor : found.start()]))
+        pieces.append("<mark>" + html.escape(found.group(0)) + "</mark>")
+        cursor = found.end()
+    pieces.append(html.escape(window[cursor:]))
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
+
+
+def contains(text: str, query: str) -> bool:
+    """The reference meaning of a search: every term is a substring.
+
+    Chinese terms match anywhere; latin words match as whole words,
+    ignoring case. Used by tests and benchmarks as the ground truth.
+    """
+    haystack = normalise(text).casefold()
+    for term in query_terms(query):
+        tokens, _ = _term_tokens(term)
+        if not tokens:
+            continue
+        if not _contains_term(haystack, normalise(term).casefold()):
+            return False
+    return True
+
+
+def _contains_term(haystack: str, term: str) -> bool:
+    pattern_parts = []
+    for run, word in ((m.group(1), m.group(2)) for m in SEGMENT.finditer(term)):
+        if run:
+            pattern_parts.append(("cjk", re.escape(run)))
+        else:
+            pattern_parts.append(("word", re.escape(word)))
+    regex = ""
+    for index, (kind, part) in enumerate(pattern_parts):
+        if index:
+            regex += f"[^\\w{CJK}]*" if kind == "word" or pattern_parts[index - 1][0] == "word" else f"[^\\w{CJK}]+"
+        if kind == "word":
+            regex += f"(?<![^\\W_{CJK}]){part}(?![^\\W_{CJK}])"
+        else:
+            regex += part
+    return re.search(regex, haystack) is not None

@@ -1,0 +1,176 @@
+"""The controlled vocabularies, loaded from ``vocabularies.yml``.
+
+Every other part of the library asks this module: validation resolves what an
+author wrote to canonical values, the store writes the lookup tables, and the
+site's column descriptions are checked against :func:`column_descriptions`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabularies.yml")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One value of a vocabulary."""
+
+    code: str
+    zh: str
+    en: str
+    group: str
+    aliases: tuple[str, ...]
+    description: str
+
+
+class UnknownTerm(ValueError):
+    """Raised when a written value matches no term; carries a suggestion."""
+
+    def __init__(self, raw: str, suggestion: str | None):
+        self.raw = raw
+        self.suggestion = suggestion
+        hint = f' — did you mean "{suggestion}"?' if suggestion else ""
+        super().__init__(f'unknown value "{raw}"{hint}')
+
+
+class AmbiguousTerm(ValueError):
+    """Raised when a written value could mean several terms (警告)."""
+
+    def __init__(self, raw: str, choices: list[str]):
+        self.raw = raw
+        self.choices = choices
+        options = " or ".join(f'"{c}"' for c in choices)
+        super().__init__(f'"{raw}" is ambiguous — write {options}')
+
+
+def normalise_key(text: str) -> str:
+    """The form used to compare what an author wrote with labels and aliases."""
+    text = unicodedata.normalize("NFKC", text).strip().casefold()
+    text = text.replace("“", '"').replace("”", '"').replace("_", "-")
+    return " ".join(text.split())
+
+
+@dataclass
+class Vocabulary:
+    """A named vocabulary (violations, sanctions, …) and its lookup rules."""
+
+    name: str
+    table: str
+    label: str
+    description: str
+    multiple: bool
+    terms: tuple[Term, ...]
+    link_table: str | None = None
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_code = {t.code: t for t in self.terms}
+        self._index: dict[str, tuple[str, ...]] = {}
+        for term in self.terms:
+            for spelling in (term.code, term.zh, term.en, *term.aliases):
+                self._index[normalise_key(spelling)] = (term.code,)
+        for spelling, codes in self.expansions.items():
+            self._index[normalise_key(spelling)] = tuple(codes)
+        self._ambiguous = {normalise_key(k): v for k, v in self.ambiguous.items()}
+
+    def resolve(self, raw: str) -> list[Term]:
+        """Return the term(s) ``raw`` names; raise UnknownTerm or AmbiguousTerm."""
+        key = normalise_key(raw)
+        if key in self._ambiguous:
+            raise AmbiguousTerm(raw, [self.by_code[c].zh for c in self._ambiguous[key]])
+        codes = self._index.get(key)
+        if codes is None:
+            raise UnknownTerm(raw, self.suggest(raw))
+        return [self.by_code[c] for c in codes]
+
+    def suggest(self, raw: str) -> str | None:
+        """The closest label or alias, as its canonical Chinese label."""
+        key = normalise_key(raw)
+        matches = difflib.get_close_matches(key, list(self._index), n=1, cutoff=0.6)
+        if not matches:
+            return None
+        codes = self._index[matches[0]]
+        return "、".join(self.by_code[c].zh for c in codes)
+
+    def labels(self) -> list[str]:
+        return [t.zh for t in self.terms]
+
+    def groups(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for term in self.terms:
+            if term.group:
+                seen[term.group] = None
+        return list(seen)
+
+
+def _term(data: dict) -> Term:
+    return Term(
+        code=data["code"],
+        zh=data["zh"],
+        en=data["en"],
+        group=data.get("group", ""),
+        aliases=tuple(str(a) for a in data.get("aliases", [])),
+        description=data.get("description", ""),
+    )
+
+
+@lru_cache(maxsize=1)
+def vocabularies() -> dict[str, Vocabulary]:
+    """All vocabularies by front-matter field name."""
+    data = yaml.safe_load(VOCABULARY_FILE.read_text(encoding="utf-8"))
+    result = {}
+    for name, spec in data.items():
+        result[name] = Vocabulary(
+            name=name,
+            table=spec["table"],
+            label=spec["label"],
+            description=spec["description"],
+            multiple=spec["multiple"],
+            terms=tuple(_term(v) for v in spec["values"]),
+            link_table=spec.get("link_table"),
+            expansions={k: tuple(v) for k, v in spec.get("expansions", {}).items()},
+            ambiguous={k: tuple(v) for k, v in spec.get("ambiguous", {}).items()},
+        )
+    return result
+
+
+def vocabulary(name: str) -> Vocabulary:
+    return vocabularies()[name]
+
+
+def column_descriptions() -> dict[str, str]:
+    """Descriptions of the ``cases`` columns that hold vocabulary values.
+
+    metadata.yml carries these texts; tests/test_vocabularies.py checks that
+    it still agrees with this file.
+    """
+    result = {}
+    for name, vocab in vocabularies().items():
+        groups = vocab.groups()
+        listed = "分为" + "、".join(groups) if groups else "、".join(vocab.labels())
+        result[name] = f"{vocab.description}。{listed}。"
+    return result
+
+
+def lookup_rows(vocab: Vocabulary) -> list[dict]:
+    """The rows of a vocabulary's lookup table."""
+    return [
+        {
+            "code": t.code,
+            "zh": t.zh,
+            "en": t.en,
+            "group": t.group,
+            "aliases": list(t.aliases),
+            "description": t.description,
+            "sort": i,
+        }
+        for i, t in enumerate(vocab.terms)
+    ]
