@@ -108,27 +108,44 @@ def query_terms(query: str | None) -> list[str]:
     return terms
 
 
+def title_hits(title: str | None, query: str | None) -> int:
+    """How many of the query's terms the title contains (ranks title matches first)."""
+    return sum(1 for term in query_terms(query) if contains(title or "", f'"{term}"'))
+
+
 def snippet(text: str | None, query: str | None, width: int = 60) -> str:
-    """Escaped text around the first match, matches wrapped in <mark>."""
+    """Plain text around the first match (for exports and the search page)."""
     if not text:
         return ""
-    text = " ".join(normalise(text).split())
-    terms = [t for t in query_terms(query) if t]
-    if not terms:
-        return html.escape(text[: width * 2]) + ("…" if len(text) > width * 2 else "")
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
-    first = pattern.search(text)
+    text = " ".join(text.split())
+    pattern = _terms_pattern(query)
+    first = pattern.search(text) if pattern else None
     start = max(0, first.start() - width // 2) if first else 0
     end = min(len(text), start + width * 2)
-    window = text[start:end]
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+def _terms_pattern(query: str | None) -> re.Pattern | None:
+    terms = [t for t in query_terms(query) if t]
+    if not terms:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
+
+
+def highlight(text: str | None, query: str | None) -> str:
+    """``text`` escaped as HTML, with every match of the query in <mark>."""
+    text = text or ""
+    pattern = _terms_pattern(query)
+    if pattern is None:
+        return html.escape(text)
     pieces = []
     cursor = 0
-    for found in pattern.finditer(window):
-        pieces.append(html.escape(window[cursor : found.start()]))
+    for found in pattern.finditer(text):
+        pieces.append(html.escape(text[cursor : found.start()]))
         pieces.append("<mark>" + html.escape(found.group(0)) + "</mark>")
         cursor = found.end()
-    pieces.append(html.escape(window[cursor:]))
-    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else "")
+    pieces.append(html.escape(text[cursor:]))
+    return "".join(pieces)
 
 
 def contains(text: str, query: str) -> bool:

@@ -1,0 +1,136 @@
+"""Chinese search: exactly the cases whose text contains what was typed."""
+
+import csv
+import io
+import random
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from caselib import search
+
+from conftest import case_text
+
+TEXTS = {
+    "bribe": ("某局长受贿案", "张某利用职务便利，收受贿赂共计十二万元。"),
+    "bribe-word": ("收受贿赂的教训", "李某收受某公司所送的购物卡。"),
+    "dinner": ("检察官违规吃喝案", "王某多次接受律师宴请，违规吃喝风屡禁不止。"),
+    "spaced": ("违规，吃喝分开写", "本案中“违规”与“吃喝”并不相连。"),
+    "greed": ("清廉自守", "他说：我从不贪。后来却贪了。"),
+    "english": ("A clerk takes bribes", "The court clerk accepted KTV vouchers and Bribes from a lawyer."),
+    "mixed": ("购物卡与KTV消费", "赵某接受KTV消费和购物卡，干预司法活动。"),
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from caselib.pipeline import build
+
+    from conftest import CasesFolder, Site
+
+    root = tmp_path_factory.mktemp("search")
+    folder = CasesFolder(root / "cases")
+    violations = {"bribe": "[受贿]", "bribe-word": "[受贿]", "dinner": "[违规吃喝]", "english": "[bribe-taking]", "mixed": "[干预司法, gifts]"}
+    for case_id, (title, text) in TEXTS.items():
+        folder.write(f"{case_id}.md", case_text(title=title, violations=violations.get(case_id, "[赌博]"), body=f"## 基本案情\n\n{text}\n"))
+    build(folder.root, root / "cases.db")
+    site = Site(root / "cases.db")
+    yield site
+    site.close()
+
+
+def found(site, query: str, extra: str = "") -> list[str]:
+    data = site.json(f"/cases/cases.json?_search={query}&_shape=objects&_size=max{extra}")
+    return sorted(row["id"] for row in data["rows"])
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("贪", ["greed"]),  # one character, including one that ends a sentence: 不贪。
+        ("贿", ["bribe", "bribe-word", "english"]),  # english: its violation's label 受贿
+        ("受贿", ["bribe", "bribe-word", "english"]),  # inside 收受贿赂
+        ("贿赂", ["bribe", "bribe-word"]),
+        ("违规吃喝", ["dinner"]),  # inside 违规吃喝风, not across 违规，吃喝
+        ("购物卡", ["bribe-word", "mixed"]),
+        ("干预司法", ["mixed"]),
+        ("受贿 购物卡", ["bribe-word"]),  # all terms
+        ('"违规 吃喝"', ["spaced"]),  # a phrase across punctuation
+        ("lawyer", ["english"]),
+        ("BRIBES", ["english"]),
+        ("ktv", ["english", "mixed"]),
+        ("KTV消费", ["mixed"]),
+        ("购物卡 KTV", ["mixed"]),
+        ("受贿罪", []),
+        ("ＫＴＶ", ["english", "mixed"]),  # full-width letters
+        ("，，", []),
+    ],
+)
+def test_search_box(site, query, expected):
+    assert expected == found(site, query)
+
+
+def test_search_matches_vocabulary_labels_in_both_languages(site):
+    assert ["bribe", "bribe-word", "english"] == found(site, "Bribe-taking")
+
+
+def test_search_combines_with_a_facet(site):
+    data = site.json("/cases/cases.json?_search=受贿&_facet_array=violations")
+    assert {"受贿": 3} == {r["value"]: r["count"] for r in data["facet_results"]["violations"]["results"]}
+
+
+def test_search_combines_with_a_filter_and_csv(site):
+    response = site.get("/cases/cases.csv?_search=购物卡&violations__arraycontains=受贿&_size=max")
+    assert ["bribe-word"] == [row["id"] for row in csv.DictReader(io.StringIO(response.text))]
+
+
+def test_ranked_search_page_puts_title_matches_first_and_highlights(site):
+    page = site.get("/search?q=购物卡")
+    assert 200 == page.status_code
+    title_match = page.text.index('href="/cases/cases/mixed"')
+    body_match = page.text.index('href="/cases/cases/bribe-word"')
+    assert title_match < body_match
+    assert "收受某公司所送的<mark>购物卡</mark>" in page.text
+    assert "收<mark>受贿</mark>赂" in site.get("/search?q=受贿").text
+
+
+def test_ranked_search_filters_by_violation_and_exports(site):
+    rows = site.json("/cases/search.json?q=购物卡&violation=干预司法&_shape=objects")["rows"]
+    assert ["mixed"] == [r["案例编号"] for r in rows]
+    exported = site.get("/cases/search.csv?q=购物卡&violation=&_size=max").text
+    assert ["bribe-word", "mixed"] == sorted(r["案例编号"] for r in csv.DictReader(io.StringIO(exported)))
+
+
+def test_search_page_escapes_the_query(site):
+    page = site.get("/search?q=<script>alert(1)</script>")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+# Property: on random Chinese text, FTS with the bigram rewrite finds exactly
+# the rows that contain the query (the plain substring scan).
+ALPHABET = "受贿贪污违规吃喝礼金卡，。 ab"
+texts = st.lists(st.text(alphabet=ALPHABET, max_size=30), min_size=1, max_size=25)
+queries = st.text(alphabet="受贿贪污违规吃喝礼金卡", min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts, st.lists(queries, min_size=1, max_size=5))
+def test_fts_rewrite_equals_substring_scan(corpus, query_list):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create virtual table t using fts5(x, content='', tokenize='unicode61 remove_diacritics 2')")
+    conn.executemany("insert into t(rowid, x) values (?, ?)", [(i + 1, search.index_text(x)) for i, x in enumerate(corpus)])
+    for query in query_list:
+        expected = [i + 1 for i, x in enumerate(corpus) if query in x]
+        actual = [r[0] for r in conn.execute("select rowid from t where t match ? order by rowid", [search.fts_query(query)])]
+        assert expected == actual, query
+
+
+def test_reference_contains():
+    assert search.contains("张某收受贿赂", "受贿")
+    assert not search.contains("违规，吃喝", "违规吃喝")
+    assert search.contains("违规，吃喝", '"违规 吃喝"')
+    assert search.contains("The KTV bill", "ktv")
+    assert not search.contains("The KTVs bill", "ktv")
