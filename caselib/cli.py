@@ -27,6 +27,7 @@ exit status: 0 built (or checked) cleanly, 1 some case files are invalid
 examples:
   python build.py                    build cases/ into cases.db
   python build.py --check            only validate, write nothing
+  python build.py --full             rebuild every case, not only the changed ones
   python build.py --serve            build, then serve http://127.0.0.1:8001/
 """
 
@@ -49,6 +50,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="validate the cases and write nothing")
     parser.add_argument("--serve", action="store_true", help="after building, serve the site on 127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default: {DEFAULT_PORT})")
+    parser.add_argument("--full", action="store_true", help="rebuild every case instead of only the changed ones")
     parser.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes for parsing (default: one per core)")
     return parser
 
@@ -63,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     try:
-        report = build(args.cases, None if args.check else args.db, jobs=args.jobs, progress=stderr_progress())
+        report = build(
+            args.cases, None if args.check else args.db, jobs=args.jobs, progress=stderr_progress(), full=args.full
+        )
     except UsageError as err:
         print(f"build.py: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -76,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the database was left as it was.", file=sys.stderr)
         return 130
-    if args.check:
-        print(f"{report.cases} cases are valid ({report.seconds:.1f} s); nothing was written.", file=sys.stderr)
-        return EXIT_OK
-    print(f"built {report.db} with {report.cases} cases in {report.seconds:.1f} s.", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
     if args.serve:
         return serve(args.db, args.port)
     return EXIT_OK

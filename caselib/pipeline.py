@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -11,10 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import CaseFileError, CasesInvalid, Problem, UsageError
-from .model import Case
 from .parse import parse_case
-from .source import read_source
-from .store import write_database
+from .source import source_from_bytes
+from .store import Record, make_record, stored_index, stored_related, update_database, write_database
 
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
@@ -28,7 +28,35 @@ class BuildReport:
     seconds: float
     db: Path | None
     written: bool
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    incremental: bool = False
     stages: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if self.db is None:
+            return f"{self.cases} cases are valid ({self.seconds:.1f} s); nothing was written."
+        if not self.incremental:
+            return f"built {self.db} with {self.cases} cases in {self.seconds:.1f} s."
+        if not self.written:
+            return f"{self.db} is up to date: {self.cases} cases, none changed ({self.seconds:.1f} s)."
+        return (
+            f"updated {self.db}: {self.cases} cases ({self.added} added, {self.changed} changed, "
+            f"{self.removed} removed, {self.unchanged} unchanged) in {self.seconds:.1f} s."
+        )
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A file whose bytes match what the database was built from."""
+
+    id: str
+    path: str
+
+
+Loaded = Record | Unchanged | list[Problem]
 
 
 def display_path(path: Path) -> str:
@@ -53,34 +81,46 @@ def discover(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if p.is_file() and is_case_file(p, root))
 
 
-def load(path: Path) -> Case | list[Problem]:
-    """Read and parse one file; problems instead of exceptions (runs in workers)."""
+def load(path: Path, known_digest: str | None = None) -> Loaded:
+    """Read and parse one file, unless its digest is known; runs in workers.
+
+    Problems are returned, not raised, so one bad file never hides another.
+    """
     display = display_path(path)
     try:
-        return parse_case(read_source(path, display))
-    except CaseFileError as err:
-        return err.problems
+        data = path.read_bytes()
     except OSError as err:
         return [Problem(display, 1, "", f"cannot read file: {err.strerror or err}")]
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == known_digest:
+        return Unchanged(path.stem, display)
+    try:
+        return make_record(parse_case(source_from_bytes(data, display, path.stem)))
+    except CaseFileError as err:
+        return err.problems
     except RecursionError:
         return [Problem(display, 1, "", "the Markdown is nested too deeply to read")]
 
 
-def _load_chunk(paths: list[Path]) -> list[Case | list[Problem]]:
-    return [load(p) for p in paths]
+Task = tuple[Path, str | None]
 
 
-def load_all(paths: list[Path], jobs: int, progress: Progress | None = None) -> list[Case | list[Problem]]:
-    """Parse every file, using ``jobs`` processes for large trees."""
-    total = len(paths)
-    if jobs <= 1 or total < PARALLEL_THRESHOLD:
-        results = []
-        for index, path in enumerate(paths, 1):
-            results.append(load(path))
+def _load_chunk(tasks: list[Task]) -> list[Loaded]:
+    return [load(path, digest) for path, digest in tasks]
+
+
+def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
+    """Load every file, using ``jobs`` processes when there is enough to parse."""
+    total = len(tasks)
+    to_parse = sum(1 for _, digest in tasks if digest is None)
+    if jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
+        results: list[Loaded] = []
+        for index, (path, digest) in enumerate(tasks, 1):
+            results.append(load(path, digest))
             if progress and (index % CHUNK == 0 or index == total):
                 progress(index, total)
         return results
-    chunks = [paths[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
     results = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for chunk_result in pool.map(_load_chunk, chunks):
@@ -90,26 +130,37 @@ def load_all(paths: list[Path], jobs: int, progress: Progress | None = None) -> 
     return results
 
 
-def cross_file_problems(cases: list[Case]) -> list[Problem]:
-    """Problems only the whole tree shows: duplicate ids, unknown related ids."""
+def duplicate_id_problems(entries: list[Record | Unchanged]) -> list[Problem]:
     problems: list[Problem] = []
-    first: dict[str, Case] = {}
-    for case in cases:
-        if case.id in first:
-            other = first[case.id]
-            problems.append(Problem(case.path, 1, "id", f'duplicate case id "{case.id}": {other.path} has the same file name'))
-            problems.append(Problem(other.path, 1, "id", f'duplicate case id "{case.id}": {case.path} has the same file name'))
+    first: dict[str, Record | Unchanged] = {}
+    for entry in sorted(entries, key=lambda e: e.path):
+        if entry.id in first:
+            other = first[entry.id]
+            problems.append(Problem(entry.path, 1, "id", f'duplicate case id "{entry.id}": {other.path} has the same file name'))
+            problems.append(Problem(other.path, 1, "id", f'duplicate case id "{entry.id}": {entry.path} has the same file name'))
         else:
-            first[case.id] = case
-    for case in cases:
-        for related_id, line in case.related:
-            if related_id not in first:
-                problems.append(Problem(case.path, line, "related", f'no case has the id "{related_id}"'))
+            first[entry.id] = entry
     return problems
+
+
+def related_problems(records: list[Record], ids: set[str]) -> list[Problem]:
+    return [
+        Problem(record.path, line, "related", f'no case has the id "{related_id}"')
+        for record in records
+        for related_id, line in record.related
+        if related_id not in ids
+    ]
 
 
 def default_jobs() -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def _unchanged_with_missing_related(db_path: Path, unchanged: list[Unchanged], ids: set[str]) -> list[Unchanged]:
+    """Unchanged cases whose related case has gone (they must be re-read for line numbers)."""
+    by_id = {u.id: u for u in unchanged}
+    broken = {case_id for case_id, related_id in stored_related(db_path) if case_id in by_id and related_id not in ids}
+    return [by_id[i] for i in sorted(broken)]
 
 
 def build(
@@ -118,27 +169,52 @@ def build(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    full: bool = False,
 ) -> BuildReport:
     """Validate every case under ``cases_dir``; write ``db_path`` unless None.
 
-    Raises CasesInvalid (with every problem, in file order) before anything
-    is written, so a failed build never touches the published database.
+    An existing database built by this version is updated incrementally:
+    files whose bytes are unchanged are not parsed again. ``full`` rebuilds
+    from scratch. Raises CasesInvalid (with every problem) before anything is
+    written, so a failed build never touches the published database.
     """
     started = time.perf_counter()
     paths = discover(cases_dir)
-    results = load_all(paths, jobs or default_jobs(), progress)
+    known = None if (full or db_path is None) else stored_index(db_path)
+    digests = {path: digest for path, (_, digest) in (known or {}).items()}
+    tasks = [(p, digests.get(display_path(p))) for p in paths]
+    results = load_all(tasks, jobs or default_jobs(), progress)
     parsed = time.perf_counter()
     problems = [p for r in results if isinstance(r, list) for p in r]
-    cases = [r for r in results if isinstance(r, Case)]
-    problems += cross_file_problems(cases)
+    records = [r for r in results if isinstance(r, Record)]
+    unchanged = [r for r in results if isinstance(r, Unchanged)]
+    ids = {e.id for e in [*records, *unchanged]}
+    problems += duplicate_id_problems([*records, *unchanged])
+    problems += related_problems(records, ids)
+    if unchanged and db_path is not None:
+        for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
+            reread = load(Path(entry.path) if Path(entry.path).is_absolute() else Path.cwd() / entry.path)
+            problems += reread if isinstance(reread, list) else related_problems([reread], ids)
     if problems:
         raise CasesInvalid(problems)
     stages = {"parse": parsed - started}
-    if db_path is None:
-        return BuildReport(len(cases), time.perf_counter() - started, None, False, stages)
-    write_database(db_path, cases)
+    total = len(records) + len(unchanged)
+    report = BuildReport(total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, stages=stages)
+    if db_path is not None and known is None:
+        write_database(db_path, records)
+        report.written, report.added = True, len(records)
+    elif db_path is not None:
+        old_ids = {case_id for case_id, _ in known.values()}
+        remove = sorted(old_ids - {u.id for u in unchanged})
+        report.added = len([r for r in records if r.id not in old_ids])
+        report.changed = len(records) - report.added
+        report.removed = len(old_ids - ids)
+        if remove or records:
+            update_database(db_path, remove, records, total)
+            report.written = True
     stages["store"] = time.perf_counter() - parsed
-    return BuildReport(len(cases), time.perf_counter() - started, db_path, True, stages)
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def stderr_progress(stream=sys.stderr) -> Progress | None:

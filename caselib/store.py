@@ -7,11 +7,14 @@ half-built: a failed build, Ctrl-C or ``kill -9`` leaves it as it was.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import re
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +23,7 @@ import sqlite_utils
 from . import search
 from .model import Case
 from .render import SECTIONS
-from .vocab import Vocabulary, lookup_rows, vocabularies
+from .vocab import Term, Vocabulary, lookup_rows, vocabularies
 
 TEMP_MARK = ".building-"
 TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.building-(?P<pid>\d+)$")
@@ -100,30 +103,56 @@ def case_row(case: Case) -> dict:
     }
 
 
-def searchable_parts(case: Case) -> dict[str, str]:
-    """The text a search looks through, per FTS column (before rewriting)."""
+def _terms_of_row(row: dict) -> list[Term]:
     v = vocabularies()
-    labels: list[str] = []
+    terms: list[Term] = []
     for name in ("violations", "sanctions", "disciplines"):
-        for code in getattr(case, name):
-            term = v[name].by_code[code]
-            labels += [term.zh, term.en]
+        terms += [v[name].by_zh[label] for label in json.loads(row[name] or "[]")]
     for name in ("form", "rank", "personnel"):
-        code = getattr(case, name)
-        if code:
-            term = v[name].by_code[code]
-            labels += [term.zh, term.en]
-    body = [case.other_text, *(case.sections.get(c, "") for c in SECTION_COLUMNS)]
-    meta = [case.region, case.unit, case.position, *case.tags, *labels]
+        if row[name]:
+            terms.append(v[name].by_zh[row[name]])
+    return terms
+
+
+def searchable_parts(row: dict | Case) -> dict[str, str]:
+    """The text a search looks through, per FTS column (before rewriting).
+
+    Computed from a ``cases`` row, so the build can compute it again for a
+    stored row when an incremental build removes that row from the index.
+    """
+    if isinstance(row, Case):
+        row = case_row(row)
+    labels = [label for term in _terms_of_row(row) for label in (term.zh, term.en)]
+    body = [row["other_text"], *(row[c] for c in SECTION_COLUMNS)]
+    meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
     return {
-        "title": case.title,
+        "title": row["title"],
         "body": "\n".join(p for p in body if p),
         "labels": "\n".join(p for p in meta if p),
     }
 
 
-def fts_row(case: Case) -> dict[str, str]:
-    return {column: search.index_text(text) for column, text in searchable_parts(case).items()}
+def fts_values(row: dict) -> tuple[str, ...]:
+    """The FTS row for a ``cases`` row: its searchable text, CJK-rewritten."""
+    return tuple(search.index_text(text) for text in searchable_parts(row).values())
+
+
+@dataclass
+class Record:
+    """Everything the store writes for one case, computed where it was parsed."""
+
+    id: str
+    path: str
+    digest: str
+    related: list[tuple[str, int]]
+    row: dict
+    fts: tuple[str, ...]
+    links: dict[str, list[dict]]
+
+
+def make_record(case: Case) -> Record:
+    row = case_row(case)
+    return Record(case.id, case.path, case.digest, case.related, row, fts_values(row), link_rows(case))
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -170,21 +199,50 @@ def link_rows(case: Case) -> dict[str, list[dict]]:
     return rows
 
 
-def insert_cases(db: sqlite_utils.Database, cases: list[Case], batch_size: int = 1000) -> int:
+def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size: int = 2000) -> int:
     """Insert cases, their links and their search rows; return how many."""
-    db["cases"].insert_all((case_row(c) for c in cases), batch_size=batch_size)
-    rowids = dict(db.execute("select id, rowid from cases").fetchall())
+    if not records:
+        return 0
+    before = db.execute("select coalesce(max(rowid), 0) from cases").fetchone()[0]
+    db["cases"].insert_all((r.row for r in records), batch_size=batch_size)
+    new_ids = {r.id for r in records}
+    rowids = {
+        case_id: rowid
+        for case_id, rowid in db.execute("select id, rowid from cases where rowid > ?", [before]).fetchall()
+        if case_id in new_ids
+    }
     db.conn.executemany(
         f"insert into {FTS_TABLE} (rowid, {', '.join(FTS_COLUMNS)}) values (?, ?, ?, ?)",
-        ([rowids[c.id], *fts_row(c).values()] for c in cases),
+        ([rowids[r.id], *r.fts] for r in records),
     )
     links: dict[str, list[dict]] = {}
-    for case in cases:
-        for table, rows in link_rows(case).items():
+    for record in records:
+        for table, rows in record.links.items():
             links.setdefault(table, []).extend(rows)
     for table, rows in links.items():
-        db[table].insert_all(rows, batch_size=batch_size)
-    return len(cases)
+        if rows:
+            db[table].insert_all(rows, batch_size=batch_size)
+    return len(records)
+
+
+def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
+    """Remove cases, their links and their search rows (for incremental builds)."""
+    link_tables = [v.link_table for v in vocabularies().values() if v.link_table]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(f"select rowid, * from cases where id in ({marks})", chunk)
+        columns = [d[0] for d in rows.description]
+        for values in rows.fetchall():
+            row = dict(zip(columns, values))
+            db.execute(
+                f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) values ('delete', ?, ?, ?, ?)",
+                [row["rowid"], *fts_values(row)],
+            )
+        for table in [*link_tables, "related"]:
+            db.execute(f"delete from [{table}] where case_id in ({marks})", chunk)
+        db.execute(f"delete from cases where id in ({marks})", chunk)
+    return len(ids)
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
@@ -194,6 +252,50 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         if vocab.link_table:
             db[vocab.link_table].create_index([link_column(vocab), "case_id"])
     db["related"].create_index(["related_id"])
+
+
+BUILD_TABLE = "_build"
+SCHEMA_VERSION = 1
+
+
+def fingerprint() -> str:
+    """Changes whenever stored rows would be computed differently."""
+    from . import __version__
+    from .vocab import VOCABULARY_FILE
+
+    digest = hashlib.sha256(VOCABULARY_FILE.read_bytes())
+    digest.update(f"{SCHEMA_VERSION}:{__version__}".encode())
+    return digest.hexdigest()
+
+
+def write_build_info(db: sqlite_utils.Database, cases: int) -> None:
+    db[BUILD_TABLE].insert({"key": "fingerprint", "value": fingerprint()}, pk="key", replace=True)
+    db[BUILD_TABLE].insert({"key": "cases", "value": str(cases)}, pk="key", replace=True)
+
+
+def stored_index(target: Path) -> dict[str, tuple[str, str]] | None:
+    """``path -> (id, digest)`` of a database built by this version, else None."""
+    if not target.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        try:
+            found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
+            if not found or found[0] != fingerprint():
+                return None
+            return {path: (case_id, digest) for case_id, path, digest in conn.execute("select id, path, digest from cases")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+
+
+def stored_related(target: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        return conn.execute("select case_id, related_id from related").fetchall()
+    finally:
+        conn.close()
 
 
 def temp_path_for(target: Path) -> Path:
@@ -222,12 +324,15 @@ def remove_stale_temp_files(target: Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_database(target: Path) -> Iterator[sqlite_utils.Database]:
-    """Yield a fresh database that replaces ``target`` only on success."""
+def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sqlite_utils.Database]:
+    """Yield a database (fresh, or a copy of ``start_from``) that replaces
+    ``target`` only when the block completes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(target)
     temp = temp_path_for(target)
     temp.unlink(missing_ok=True)
+    if start_from is not None:
+        shutil.copyfile(start_from, temp)
     conn = sqlite3.connect(temp, isolation_level=None)
     try:
         conn.execute("pragma journal_mode = off")
@@ -237,7 +342,8 @@ def atomic_database(target: Path) -> Iterator[sqlite_utils.Database]:
         yield db
         conn.execute("commit")
         conn.execute("pragma journal_mode = delete")
-        conn.execute("analyze")
+        if start_from is None:
+            conn.execute("analyze")
         conn.close()
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -248,11 +354,20 @@ def atomic_database(target: Path) -> Iterator[sqlite_utils.Database]:
         raise
 
 
-def write_database(target: Path, cases: list[Case]) -> int:
-    """Build the whole database for ``cases`` into ``target``."""
+def write_database(target: Path, records: list[Record]) -> int:
+    """Build the whole database for ``records`` into ``target``."""
     with atomic_database(target) as db:
         create_schema(db)
-        count = insert_cases(db, cases)
+        count = insert_records(db, records)
         create_indexes(db)
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+        write_build_info(db, count)
     return count
+
+
+def update_database(target: Path, remove: list[str], records: list[Record], total: int) -> None:
+    """Apply an incremental change to a copy of ``target``, then swap it in."""
+    with atomic_database(target, start_from=target) as db:
+        delete_cases(db, remove)
+        insert_records(db, records)
+        write_build_info(db, total)

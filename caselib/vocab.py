@@ -73,6 +73,7 @@ class Vocabulary:
 
     def __post_init__(self) -> None:
         self.by_code = {t.code: t for t in self.terms}
+        self.by_zh = {t.zh: t for t in self.terms}
         self._index: dict[str, tuple[str, ...]] = {}
         for term in self.terms:
             for spelling in (term.code, term.zh, term.en, *term.aliases):

@@ -1,0 +1,130 @@
+"""Incremental builds give exactly the database a full rebuild gives."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from caselib.errors import CasesInvalid
+from caselib.pipeline import build
+
+from conftest import case_text
+
+TABLES = ["cases", "case_violations", "case_sanctions", "related", "violation_types", "sanction_types"]
+
+
+def content(db: Path) -> dict:
+    """Every table's rows (without rowids) and the full-text index by case id."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = {t: sorted(conn.execute(f"select * from [{t}]").fetchall(), key=repr) for t in TABLES}
+        conn.execute("create virtual table temp.vocab using fts5vocab(main, cases_fts, 'instance')")
+        tables["fts"] = sorted(
+            conn.execute("select v.term, c.id, v.col, v.offset from temp.vocab v join cases c on c.rowid = v.doc").fetchall()
+        )
+        tables["fts_rows"] = conn.execute("select count(*) from cases_fts").fetchone()
+        return tables
+    finally:
+        conn.close()
+
+
+def full_rebuild(folder: Path, tmp_path: Path) -> dict:
+    reference = tmp_path / "reference" / "cases.db"
+    build(folder, reference, full=True)
+    return content(reference)
+
+
+@pytest.fixture
+def library(cases, tmp_path):
+    for n in range(12):
+        related = f"related: [case-{(n + 1) % 12:02d}]\n" if n % 3 == 0 else ""
+        cases.write(
+            f"{2014 + n % 4}/case-{n:02d}.md",
+            case_text(title=f"案例{n} 收受贿赂", violations="[受贿, 违规吃喝]" if n % 2 else "[赌博]", extra=f"sanctions: [双开]\n{related}"),
+        )
+    db = tmp_path / "cases.db"
+    report = build(cases.root, db)
+    assert (12, False) == (report.cases, report.incremental)
+    return cases, db
+
+
+def test_nothing_changed_writes_nothing(library, tmp_path):
+    cases, db = library
+    before = db.stat().st_mtime_ns, db.read_bytes()
+    report = build(cases.root, db)
+    assert (True, False, 12) == (report.incremental, report.written, report.unchanged)
+    assert before == (db.stat().st_mtime_ns, db.read_bytes())
+
+
+def test_add(library, tmp_path):
+    cases, db = library
+    cases.write("2020/new-case.md", case_text(title="新增案例 购物卡", violations="[违规收送礼品礼金]", extra="related: [case-01]\n"))
+    report = build(cases.root, db)
+    assert (1, 0, 0, 12) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_change(library, tmp_path):
+    cases, db = library
+    cases.write("2015/case-01.md", case_text(title="改写后的标题 滥用职权", violations="[滥用职权]", extra="sanctions: [党内警告]\n"))
+    report = build(cases.root, db)
+    assert (0, 1, 0, 11) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_rename(library, tmp_path):
+    cases, db = library
+    (cases.root / "2015/case-05.md").rename(cases.root / "2015/case-05-renamed.md")
+    report = build(cases.root, db)
+    assert (1, 0, 1, 11) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_move_to_another_folder_keeps_the_id(library, tmp_path):
+    cases, db = library
+    (cases.root / "2025").mkdir()
+    (cases.root / "2015/case-05.md").rename(cases.root / "2025/case-05.md")
+    report = build(cases.root, db)
+    assert (0, 1, 0, 11) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_delete(library, tmp_path):
+    cases, db = library
+    (cases.root / "2016/case-02.md").unlink()
+    report = build(cases.root, db)
+    assert (0, 0, 1, 11) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_deleting_a_related_target_is_reported_at_the_unchanged_file(library):
+    cases, db = library
+    before = db.read_bytes()
+    (cases.root / "2015/case-01.md").unlink()  # case-00 (unchanged) relates to it
+    with pytest.raises(CasesInvalid) as info:
+        build(cases.root, db)
+    assert [(str(cases.root / "2014/case-00.md"), 6, "related", 'no case has the id "case-01"')] == [
+        (p.path if Path(p.path).is_absolute() else str(Path.cwd() / p.path), p.line, p.field, p.message) for p in info.value.problems
+    ]
+    assert before == db.read_bytes()
+
+
+def test_search_after_incremental_change(library, make_site, tmp_path):
+    cases, db = library
+    cases.write("2015/case-01.md", case_text(title="改写 挪用公款", violations="[挪用公款]"))
+    build(cases.root, db)
+    from conftest import Site
+
+    site = Site(db)
+    try:
+        ids = [r["id"] for r in site.json("/cases/cases.json?_search=挪用&_shape=objects")["rows"]]
+        old = [r["id"] for r in site.json("/cases/cases.json?_search=滥用&_shape=objects")["rows"]]
+    finally:
+        site.close()
+    assert (["case-01"], []) == (ids, old)
+
+
+def test_full_flag_rebuilds_everything(library):
+    cases, db = library
+    report = build(cases.root, db, full=True)
+    assert (False, 12, 0) == (report.incremental, report.added, report.unchanged)
