@@ -138,3 +138,23 @@ def test_canned_query_cases_for_one_violation(random_site, spelling):
 def test_home_and_lookup_tables_load(shipped_site):
     for path in ("/", "/cases", "/cases/cases", "/cases/violation_types", "/cases/sanction_types"):
         assert 200 == shipped_site.get(path).status_code, path
+
+
+def test_default_violation_facet_uses_the_link_tables_and_toggles_arraycontains(random_site):
+    site, folder = random_site
+    data = site.json("/cases/cases.json?_facet_size=max")
+    facet = data["facet_results"]["violations"]
+    assert "linked" == facet["type"]
+    assert expected_violation_counts(folder) == Counter({r["value"]: r["count"] for r in facet["results"]})
+    bribery = next(r for r in facet["results"] if r["value"] == "受贿")
+    assert bribery["toggle_url"].endswith("?_facet_size=max&violations__arraycontains=%E5%8F%97%E8%B4%BF")
+
+
+def test_linked_facet_counts_follow_the_filters(random_site):
+    site, _ = random_site
+    filtered = site.json("/cases/cases.json?violations__arraycontains=受贿&year__gte=2018")
+    linked = {r["value"]: r["count"] for r in filtered["facet_results"]["violations"]["results"]}
+    array = site.json("/cases/cases.json?violations__arraycontains=受贿&year__gte=2018&_facet_array=violations")
+    array_counts = {r["value"]: r["count"] for r in array["facet_results"]["violations_2"]["results"]}
+    assert array_counts == linked
+    assert filtered["filtered_table_rows_count"] == linked["受贿"]
