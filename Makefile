@@ -29,10 +29,11 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(INSTALLED)
 
-# Browser tests use Debian's Chromium (never a browser download).
+# Browser tests use Debian's Chromium (never a browser download), with CJK
+# fonts so that screenshots of the Chinese pages are readable.
 browser:
-	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@[ -x $(CHROMIUM) ] && [ -d /usr/share/fonts/opentype/noto ] || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 bench: $(INSTALLED)
 	$(PY) -m bench

@@ -40,3 +40,167 @@ async def search_context(datasette, q: str, violation: str) -> dict:
         "json_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.json?{params}&_shape=objects",
         "list_url": f"/{DATABASE_NAME}/cases?" + urlencode({"_search": q}),
     }
+
+
+FACT_FIELDS = [
+    ("date", "日期"),
+    ("region", "地区"),
+    ("unit", "单位"),
+    ("position", "职务"),
+    ("rank", "职级"),
+    ("personnel", "人员类别"),
+    ("form", "四种形态"),
+    ("amount", "涉案金额"),
+    ("period", "行为期间"),
+]
+NEWEST = 10
+
+
+def format_amount(amount: float | int | None) -> str | None:
+    """Yuan for reading: 3,200 元; 12.6 万元; 3.5 亿元."""
+    if amount is None:
+        return None
+    if amount >= 100_000_000:
+        return f"{amount / 100_000_000:,.4g} 亿元"
+    if amount >= 10_000:
+        return f"{amount / 10_000:,.6g} 万元"
+    return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
+
+
+def list_url(column: str, value: str) -> str:
+    return f"/{DATABASE_NAME}/cases?" + urlencode({f"{column}__arraycontains": value})
+
+
+def filter_url(column: str, value: str) -> str:
+    return f"/{DATABASE_NAME}/cases?" + urlencode({column: value})
+
+
+async def _rows(datasette, sql: str, params: dict | list | None = None) -> list[dict]:
+    result = await datasette.get_database(DATABASE_NAME).execute(sql, params or {})
+    return [dict(row) for row in result.rows]
+
+
+def _summary(row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "year": row["year"],
+        "date": row["date"],
+        "violations": json.loads(row["violations"] or "[]"),
+        "url": f"/{DATABASE_NAME}/cases/{row['id']}",
+    }
+
+
+async def related_cases(datasette, case_id: str) -> list[dict]:
+    """The author's related cases first, then those computed at build time."""
+    rows = await _rows(
+        datasette,
+        """
+        select c.id, c.title, c.year, c.date, c.violations, 'explicit' as kind, r.position as position
+        from related r join cases c on c.id = r.related_id where r.case_id = :id
+        union all
+        select c.id, c.title, c.year, c.date, c.violations, 'computed' as kind, 100 + s.position as position
+        from similar s join cases c on c.id = s.similar_id where s.case_id = :id
+        order by position
+        """,
+        {"id": case_id},
+    )
+    return [{**_summary(row), "kind": row["kind"]} for row in rows]
+
+
+async def case_context(datasette, case_id: str) -> dict | None:
+    from markupsafe import Markup
+
+    from .render import SECTION_TITLES, sanitise
+
+    found = await _rows(datasette, "select * from cases where id = :id", {"id": case_id})
+    if not found:
+        return None
+    row = found[0]
+    facts = []
+    for column, label in FACT_FIELDS:
+        value = format_amount(row[column]) if column == "amount" else row[column]
+        if value not in (None, ""):
+            link = filter_url(column, value) if column in ("rank", "personnel", "form", "region") else None
+            facts.append({"label": label, "value": value, "url": link})
+    return {
+        "row": row,
+        "facts": facts,
+        "violations": [{"label": v, "url": list_url("violations", v)} for v in json.loads(row["violations"] or "[]")],
+        "sanctions": [{"label": v, "url": list_url("sanctions", v)} for v in json.loads(row["sanctions"] or "[]")],
+        "disciplines": json.loads(row["disciplines"] or "[]"),
+        "tags": json.loads(row["tags"] or "[]"),
+        "body_html": Markup(sanitise(row["body_html"] or "")),
+        "sections": [SECTION_TITLES[c] for c in SECTION_TITLES if row.get(c)],
+        "related": await related_cases(datasette, case_id),
+        "source": row["source"],
+        "source_is_url": bool(row["source"]) and str(row["source"]).startswith(("http://", "https://")),
+    }
+
+
+async def home_context(datasette) -> dict:
+    counts = {
+        r["code"]: r["count"]
+        for r in await _rows(datasette, "select violation_code as code, count(*) as count from case_violations group by violation_code")
+    }
+    vocab = vocabulary("violations")
+    groups = []
+    for group in vocab.groups():
+        terms = [
+            {"label": t.zh, "en": t.en, "count": counts.get(t.code, 0), "url": list_url("violations", t.zh)}
+            for t in vocab.terms
+            if t.group == group
+        ]
+        groups.append({"name": group, "terms": terms})
+    newest = await _rows(datasette, f"select id, title, year, date, violations from cases order by date desc, id limit {NEWEST}")
+    total = (await _rows(datasette, "select count(*) as n from cases"))[0]["n"]
+    return {"groups": groups, "newest": [_summary(r) for r in newest], "total": total}
+
+
+async def statistics_context(datasette) -> dict:
+    from . import charts
+
+    violations, sanctions, forms = vocabulary("violations"), vocabulary("sanctions"), vocabulary("form")
+    by_year_group = await _rows(
+        datasette,
+        """
+        select c.year as year, v."group" as grp, count(distinct c.id) as count
+        from cases c
+        join case_violations cv on cv.case_id = c.id
+        join violation_types v on v.code = cv.violation_code
+        group by c.year, v."group"
+        """,
+    )
+    year_totals = {r["year"]: r["count"] for r in await _rows(datasette, "select year, count(*) as count from cases group by year")}
+    years = sorted(year_totals)
+    table: dict[int, dict[str, int]] = {year: {} for year in years}
+    for row in by_year_group:
+        table[row["year"]][row["grp"]] = row["count"]
+    group_names = violations.groups()
+    sanction_counts = {
+        r["grp"]: r["count"]
+        for r in await _rows(
+            datasette,
+            """
+            select s."group" as grp, count(distinct cs.case_id) as count
+            from case_sanctions cs join sanction_types s on s.code = cs.sanction_code
+            group by s."group"
+            """,
+        )
+    }
+    form_counts = {r["form"]: r["count"] for r in await _rows(datasette, "select form, count(*) as count from cases group by form")}
+    form_rows = [(t.zh, form_counts.get(t.zh, 0)) for t in forms.terms]
+    if form_counts.get(None):
+        form_rows.append(("未标注", form_counts[None]))
+    sanction_rows = [(g, sanction_counts.get(g, 0)) for g in sanctions.groups()]
+    year_rows = [(str(year), table[year]) for year in years]
+    return {
+        "total": sum(year_totals.values()),
+        "group_names": group_names,
+        "years": [{"year": y, "total": year_totals[y], "groups": table[y]} for y in years],
+        "year_chart": charts.stacked_chart(year_rows, group_names, "各年度案例数（按违规类别）"),
+        "sanction_rows": sanction_rows,
+        "sanction_chart": charts.bar_chart(sanction_rows, "按处分处理类别的案例数", charts.PALETTE[3]),
+        "form_rows": form_rows,
+        "form_chart": charts.bar_chart(form_rows, "按“四种形态”的案例数", charts.PALETTE[2]),
+    }

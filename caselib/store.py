@@ -20,7 +20,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from . import search
+from . import related, search
 from .model import Case
 from .render import SECTIONS
 from .vocab import Term, Vocabulary, lookup_rows, vocabularies
@@ -177,6 +177,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
         pk=("case_id", "related_id"),
         foreign_keys=[("case_id", "cases", "id"), ("related_id", "cases", "id")],
     )
+    db["similar"].create(
+        {"case_id": str, "similar_id": str, "position": int},
+        pk=("case_id", "similar_id"),
+        foreign_keys=[("case_id", "cases", "id"), ("similar_id", "cases", "id")],
+    )
     db.execute(
         f"create virtual table {FTS_TABLE} using fts5({', '.join(FTS_COLUMNS)}, "
         "content='', tokenize='unicode61 remove_diacritics 2')"
@@ -239,10 +244,25 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
                 f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) values ('delete', ?, ?, ?, ?)",
                 [row["rowid"], *fts_values(row)],
             )
-        for table in [*link_tables, "related"]:
+        for table in [*link_tables, "related", "similar"]:
             db.execute(f"delete from [{table}] where case_id in ({marks})", chunk)
         db.execute(f"delete from cases where id in ({marks})", chunk)
     return len(ids)
+
+
+def write_similar(db: sqlite_utils.Database) -> int:
+    """(Re)compute the ``similar`` table from every stored case."""
+    items = [related.item_from_row(*row) for row in db.execute("select id, date, violations, title, tags from cases")]
+    explicit: dict[str, list[str]] = {}
+    for case_id, related_id in db.execute("select case_id, related_id from related"):
+        explicit.setdefault(case_id, []).append(related_id)
+    similar = related.compute_similar(items, explicit)
+    db.execute("delete from similar")
+    db.conn.executemany(
+        "insert into similar (case_id, similar_id, position) values (?, ?, ?)",
+        ((case_id, other, n) for case_id, others in similar.items() for n, other in enumerate(others)),
+    )
+    return len(similar)
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
@@ -252,6 +272,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         if vocab.link_table:
             db[vocab.link_table].create_index([link_column(vocab), "case_id"])
     db["related"].create_index(["related_id"])
+    db["similar"].create_index(["similar_id"])
 
 
 BUILD_TABLE = "_build"
@@ -359,6 +380,7 @@ def write_database(target: Path, records: list[Record]) -> int:
     with atomic_database(target) as db:
         create_schema(db)
         count = insert_records(db, records)
+        write_similar(db)
         create_indexes(db)
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
         write_build_info(db, count)
@@ -370,4 +392,5 @@ def update_database(target: Path, remove: list[str], records: list[Record], tota
     with atomic_database(target, start_from=target) as db:
         delete_cases(db, remove)
         insert_records(db, records)
+        write_similar(db)
         write_build_info(db, total)

@@ -1,6 +1,7 @@
-"""The site's own pages: the ranked search page (/search)."""
+"""The site's own pages: home, case pages, ranked search, statistics."""
 
 from datasette import hookimpl
+from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
@@ -12,11 +13,38 @@ def prepare_jinja2_environment(env):
     env.filters["highlight"] = lambda text, query: Markup(search.highlight(text, query))
 
 
+@hookimpl
+def extra_css_urls():
+    return ["/static/site.css"]
+
+
+@hookimpl
+def extra_template_vars(view_name, table, database, request, datasette):
+    async def home():
+        return {"home": await pages.home_context(datasette)}
+
+    async def case():
+        pks = request.url_vars.get("pks") if request else None
+        case_id = urlsafe_components(pks)[0] if pks else None
+        return {"case": await pages.case_context(datasette, case_id) if case_id else None}
+
+    if view_name == "index":
+        return home
+    if view_name == "row" and database == "cases" and table == "cases":
+        return case
+    return {}
+
+
 async def search_page(datasette, request):
     context = await pages.search_context(datasette, request.args.get("q", ""), request.args.get("violation", ""))
     return Response.html(await datasette.render_template("search.html", context, request=request))
 
 
+async def statistics_page(datasette, request):
+    context = await pages.statistics_context(datasette)
+    return Response.html(await datasette.render_template("statistics.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
-    return [(r"^/search$", search_page)]
+    return [(r"^/search$", search_page), (r"^/statistics$", statistics_page)]

@@ -10,7 +10,7 @@ from caselib.pipeline import build
 
 from conftest import case_text
 
-TABLES = ["cases", "case_violations", "case_sanctions", "related", "violation_types", "sanction_types"]
+TABLES = ["cases", "case_violations", "case_sanctions", "related", "similar", "violation_types", "sanction_types"]
 
 
 def content(db: Path) -> dict:

@@ -1,0 +1,121 @@
+"""Related cases computed at build time: shared violation types, then text.
+
+For every case, up to ``COUNT`` other cases are chosen: first among those
+with exactly the same violation types, then among those sharing any of its
+violation types, then those in one of its violation groups, then any case. Candidates rank by the number of shared
+violation types, then by text similarity (Jaccard over title bigrams and
+tags), then by the nearest year. Within each group only the cases nearest in
+date are candidates (a window), so the work grows linearly with the library,
+and the result is a pure function of the cases: a full and an incremental
+build compute the same table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Hashable
+
+from .vocab import vocabulary
+
+COUNT = 3
+WINDOW = 8
+CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Item:
+    """What similarity looks at for one case."""
+
+    id: str
+    date: str
+    violations: tuple[str, ...]  # canonical labels, as written
+    groups: tuple[str, ...]  # their vocabulary groups
+    words: frozenset[str]  # title bigrams (or words) and tags
+
+
+def words_of(title: str, tags: list[str]) -> frozenset[str]:
+    words: set[str] = set(tags)
+    for run in CJK_RUN.findall(title.lower()):
+        if run.isascii():
+            words.add(run)
+        else:
+            words.update(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+    return frozenset(words)
+
+
+def item_from_row(case_id: str, date: str, violations: str, title: str, tags: str) -> Item:
+    labels = tuple(json.loads(violations))
+    by_zh = vocabulary("violations").by_zh
+    groups = tuple(dict.fromkeys(by_zh[label].group for label in labels))
+    return Item(case_id, date, labels, groups, words_of(title, json.loads(tags or "[]")))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
+
+
+def _ranked(item: Item, candidates: list[Item], exclude: set[str]) -> list[str]:
+    year = int(item.date[:4])
+    mine = set(item.violations)
+    scored = {
+        other.id: (-len(mine.intersection(other.violations)), -_jaccard(item.words, other.words), abs(int(other.date[:4]) - year))
+        for other in candidates
+        if other.id not in exclude
+    }
+    return sorted(scored, key=lambda case_id: (scored[case_id], case_id))
+
+
+Keys = Callable[[Item], list[Hashable]]
+
+LEVELS: list[Keys] = [
+    lambda i: [tuple(sorted(i.violations))],  # exactly the same violation types
+    lambda i: list(i.violations),  # sharing any violation type
+    lambda i: list(i.groups),  # sharing a violation group (e.g. 职务违法犯罪)
+    lambda i: [None],  # any case, nearest in date
+]
+
+
+class Level:
+    """Cases grouped by one key function, each group in date order."""
+
+    def __init__(self, items: list[Item], keys: Keys):
+        self.keys = keys
+        self.groups: dict[Hashable, list[Item]] = defaultdict(list)
+        for item in items:
+            for key in keys(item):
+                self.groups[key].append(item)
+        self.position: dict[tuple[Hashable, str], int] = {}
+        for key, members in self.groups.items():
+            members.sort(key=lambda i: (i.date, i.id))
+            for n, member in enumerate(members):
+                self.position[(key, member.id)] = n
+
+    def candidates(self, item: Item) -> list[Item]:
+        found: list[Item] = []
+        for key in self.keys(item):
+            members = self.groups[key]
+            n = self.position[(key, item.id)]
+            found += members[max(0, n - WINDOW) : n] + members[n + 1 : n + 1 + WINDOW]
+        return found
+
+
+def compute_similar(items: list[Item], explicit: dict[str, list[str]]) -> dict[str, list[str]]:
+    """case id -> up to COUNT computed related ids (explicit ones excluded)."""
+    levels = [Level(items, keys) for keys in LEVELS]
+    result: dict[str, list[str]] = {}
+    for item in items:
+        exclude = {item.id, *explicit.get(item.id, [])}
+        chosen: list[str] = []
+        for level in levels:
+            chosen += _ranked(item, level.candidates(item), exclude)[: COUNT - len(chosen)]
+            exclude.update(chosen)
+            if len(chosen) >= COUNT:
+                break
+        result[item.id] = chosen
+    return result
