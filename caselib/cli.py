@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import CasesInvalid, UsageError
-from .pipeline import build, stderr_progress
+from .pipeline import build, default_packs_dir, stderr_progress
 from .site import DEFAULT_PORT, serve
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -50,6 +50,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="validate the cases and write nothing")
     parser.add_argument("--serve", action="store_true", help="after building, serve the site on 127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default: {DEFAULT_PORT})")
+    parser.add_argument(
+        "--packs", type=Path, default=None, metavar="DIR", help="folder of training packs (default: packs/ beside the cases folder)"
+    )
     parser.add_argument("--full", action="store_true", help="rebuild every case instead of only the changed ones")
     parser.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes for parsing (default: one per core)")
     return parser
@@ -62,11 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--check and --serve cannot be used together")
     if args.port != DEFAULT_PORT and not args.serve:
         parser.error("--port only applies with --serve")
+    if args.packs is not None and not args.packs.is_dir():
+        parser.error(f"packs folder not found: {args.packs}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     try:
         report = build(
-            args.cases, None if args.check else args.db, jobs=args.jobs, progress=stderr_progress(), full=args.full
+            args.cases,
+            None if args.check else args.db,
+            jobs=args.jobs,
+            progress=stderr_progress(),
+            full=args.full,
+            packs_dir=args.packs or default_packs_dir(args.cases),
         )
     except UsageError as err:
         print(f"build.py: error: {err}", file=sys.stderr)

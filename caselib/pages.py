@@ -204,3 +204,49 @@ async def statistics_context(datasette) -> dict:
         "form_rows": form_rows,
         "form_chart": charts.bar_chart(form_rows, "按“四种形态”的案例数", charts.PALETTE[2]),
     }
+
+
+async def packs_context(datasette) -> dict:
+    rows = await _rows(datasette, "select id, title, audience, date, case_count from packs order by date desc, id")
+    return {"packs": rows}
+
+
+async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
+    from markupsafe import Markup
+
+    from .render import sanitise
+
+    found = await _rows(datasette, "select * from packs where id = :id", {"id": pack_id})
+    if not found:
+        return None
+    cases = await _rows(
+        datasette,
+        """
+        select pc.position, pc.note, c.id, c.title, c.year, c.date, c.violations, c.sanctions, c.facts, c.lessons, c.body_html
+        from pack_cases pc join cases c on c.id = pc.case_id
+        where pc.pack_id = :id order by pc.position
+        """,
+        {"id": pack_id},
+    )
+    items = []
+    for row in cases:
+        item = {
+            **_summary(row),
+            "number": row["position"] + 1,
+            "note": row["note"],
+            "sanctions": json.loads(row["sanctions"] or "[]"),
+            "facts": row["facts"],
+            "lessons": row["lessons"],
+        }
+        if full:
+            item["body_html"] = Markup(sanitise(row["body_html"] or ""))
+        items.append(item)
+    params = urlencode({"pack": pack_id, "_size": "max"})
+    return {
+        "pack": found[0],
+        "cases": items,
+        "full": full,
+        "csv_url": f"/{DATABASE_NAME}/pack_cases_export.csv?{params}",
+        "xlsx_url": f"/{DATABASE_NAME}/pack_cases_export.xlsx?{params}",
+        "json_url": f"/{DATABASE_NAME}/pack_cases_export.json?{params}&_shape=objects",
+    }

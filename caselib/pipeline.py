@@ -14,7 +14,16 @@ from typing import Callable
 from .errors import CaseFileError, CasesInvalid, Problem, UsageError
 from .parse import parse_case
 from .source import source_from_bytes
-from .store import Record, make_record, stored_index, stored_related, update_database, write_database
+from .packs import Pack, PackError, pack_files, packs_digest, parse_pack, unknown_case_problems
+from .store import (
+    Record,
+    make_record,
+    stored_index,
+    stored_packs_digest,
+    stored_related,
+    update_database,
+    write_database,
+)
 
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
@@ -33,6 +42,7 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     incremental: bool = False
+    packs: int = 0
     stages: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -163,6 +173,36 @@ def _unchanged_with_missing_related(db_path: Path, unchanged: list[Unchanged], i
     return [by_id[i] for i in sorted(broken)]
 
 
+def load_packs(folder: Path | None, ids: set[str]) -> tuple[list[Pack], list[Problem], str]:
+    """Every training pack in ``folder``, checked against the case ids."""
+    packs: list[Pack] = []
+    problems: list[Problem] = []
+    paths = pack_files(folder)
+    for path in paths:
+        display = display_path(path)
+        try:
+            pack = parse_pack(path.read_bytes(), display, path.stem)
+        except PackError as err:
+            problems += err.problems
+            continue
+        except OSError as err:
+            problems.append(Problem(display, 1, "", f"cannot read file: {err.strerror or err}"))
+            continue
+        problems += unknown_case_problems(pack, ids)
+        packs.append(pack)
+    seen: dict[str, str] = {}
+    for pack in packs:
+        if pack.id in seen:
+            problems.append(Problem(pack.path, 1, "id", f'duplicate pack id "{pack.id}": {seen[pack.id]} has the same file name'))
+        seen.setdefault(pack.id, pack.path)
+    return packs, problems, packs_digest(paths)
+
+
+def default_packs_dir(cases_dir: Path) -> Path:
+    """Packs live in ``packs/`` beside the cases folder."""
+    return cases_dir.resolve().parent / "packs"
+
+
 def build(
     cases_dir: Path,
     db_path: Path | None,
@@ -170,6 +210,7 @@ def build(
     jobs: int | None = None,
     progress: Progress | None = None,
     full: bool = False,
+    packs_dir: Path | None = None,
 ) -> BuildReport:
     """Validate every case under ``cases_dir``; write ``db_path`` unless None.
 
@@ -195,13 +236,17 @@ def build(
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
             reread = load(Path(entry.path) if Path(entry.path).is_absolute() else Path.cwd() / entry.path)
             problems += reread if isinstance(reread, list) else related_problems([reread], ids)
+    packs, pack_problems, digest = load_packs(packs_dir, ids)
+    problems += pack_problems
     if problems:
         raise CasesInvalid(problems)
     stages = {"parse": parsed - started}
     total = len(records) + len(unchanged)
-    report = BuildReport(total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, stages=stages)
+    report = BuildReport(
+        total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, packs=len(packs), stages=stages
+    )
     if db_path is not None and known is None:
-        write_database(db_path, records)
+        write_database(db_path, records, packs, digest)
         report.written, report.added = True, len(records)
     elif db_path is not None:
         old_ids = {case_id for case_id, _ in known.values()}
@@ -209,8 +254,8 @@ def build(
         report.added = len([r for r in records if r.id not in old_ids])
         report.changed = len(records) - report.added
         report.removed = len(old_ids - ids)
-        if remove or records:
-            update_database(db_path, remove, records, total)
+        if remove or records or stored_packs_digest(db_path) != digest:
+            update_database(db_path, remove, records, total, packs, digest)
             report.written = True
     stages["store"] = time.perf_counter() - parsed
     report.seconds = time.perf_counter() - started

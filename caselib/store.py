@@ -22,6 +22,7 @@ import sqlite_utils
 
 from . import related, search
 from .model import Case
+from .packs import Pack
 from .render import SECTIONS
 from .vocab import Term, Vocabulary, lookup_rows, vocabularies
 
@@ -177,6 +178,15 @@ def create_schema(db: sqlite_utils.Database) -> None:
         pk=("case_id", "related_id"),
         foreign_keys=[("case_id", "cases", "id"), ("related_id", "cases", "id")],
     )
+    db["packs"].create(
+        {"id": str, "title": str, "audience": str, "date": str, "description": str, "path": str, "case_count": int},
+        pk="id",
+    )
+    db["pack_cases"].create(
+        {"pack_id": str, "case_id": str, "position": int, "note": str},
+        pk=("pack_id", "case_id"),
+        foreign_keys=[("pack_id", "packs", "id"), ("case_id", "cases", "id")],
+    )
     db["similar"].create(
         {"case_id": str, "similar_id": str, "position": int},
         pk=("case_id", "similar_id"),
@@ -250,6 +260,37 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
     return len(ids)
 
 
+def write_packs(db: sqlite_utils.Database, packs: list[Pack], digest: str) -> None:
+    """Replace every training pack (they are few; always written whole)."""
+    db.execute("delete from pack_cases")
+    db.execute("delete from packs")
+    db["packs"].insert_all(
+        {
+            "id": p.id,
+            "title": p.title,
+            "audience": p.audience,
+            "date": p.date,
+            "description": p.description,
+            "path": p.path,
+            "case_count": len(p.cases),
+        }
+        for p in packs
+    )
+    db["pack_cases"].insert_all(
+        {"pack_id": p.id, "case_id": c.id, "position": n, "note": c.note} for p in packs for n, c in enumerate(p.cases)
+    )
+    db[BUILD_TABLE].insert({"key": "packs", "value": digest}, pk="key", replace=True)
+
+
+def stored_packs_digest(target: Path) -> str | None:
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        found = conn.execute(f"select value from {BUILD_TABLE} where key = 'packs'").fetchone()
+        return found[0] if found else None
+    finally:
+        conn.close()
+
+
 def write_similar(db: sqlite_utils.Database) -> int:
     """(Re)compute the ``similar`` table from every stored case."""
     items = [related.item_from_row(*row) for row in db.execute("select id, date, violations, title, tags from cases")]
@@ -276,7 +317,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def fingerprint() -> str:
@@ -375,22 +416,27 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
         raise
 
 
-def write_database(target: Path, records: list[Record]) -> int:
+def write_database(target: Path, records: list[Record], packs: list[Pack], packs_digest: str) -> int:
     """Build the whole database for ``records`` into ``target``."""
     with atomic_database(target) as db:
         create_schema(db)
         count = insert_records(db, records)
         write_similar(db)
+        write_packs(db, packs, packs_digest)
         create_indexes(db)
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
         write_build_info(db, count)
     return count
 
 
-def update_database(target: Path, remove: list[str], records: list[Record], total: int) -> None:
+def update_database(
+    target: Path, remove: list[str], records: list[Record], total: int, packs: list[Pack], packs_digest: str
+) -> None:
     """Apply an incremental change to a copy of ``target``, then swap it in."""
     with atomic_database(target, start_from=target) as db:
+        db.execute("delete from pack_cases")  # packs may point at removed cases
         delete_cases(db, remove)
         insert_records(db, records)
         write_similar(db)
+        write_packs(db, packs, packs_digest)
         write_build_info(db, total)

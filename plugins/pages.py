@@ -2,7 +2,7 @@
 
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
 from caselib import pages, search
@@ -45,6 +45,24 @@ async def statistics_page(datasette, request):
     return Response.html(await datasette.render_template("statistics.html", context, request=request))
 
 
+async def packs_page(datasette, request):
+    context = await pages.packs_context(datasette)
+    return Response.html(await datasette.render_template("packs.html", context, request=request))
+
+
+async def pack_page(datasette, request):
+    full = request.args.get("full") == "1"
+    context = await pages.pack_context(datasette, request.url_vars["pack_id"], full)
+    if context is None:
+        raise NotFound("没有这个培训专题 / no such pack")
+    return Response.html(await datasette.render_template("pack.html", context, request=request))
+
+
 @hookimpl
 def register_routes():
-    return [(r"^/search$", search_page), (r"^/statistics$", statistics_page)]
+    return [
+        (r"^/search$", search_page),
+        (r"^/statistics$", statistics_page),
+        (r"^/packs$", packs_page),
+        (r"^/packs/(?P<pack_id>[a-z0-9][a-z0-9-]*)$", pack_page),
+    ]

@@ -88,7 +88,7 @@ def make_site(tmp_path: Path):
 @pytest.fixture(scope="session")
 def shipped_db(tmp_path_factory) -> Path:
     db_path = tmp_path_factory.mktemp("shipped") / "cases.db"
-    build(SHIPPED_CASES, db_path)
+    build(SHIPPED_CASES, db_path, packs_dir=REPO / "packs")
     return db_path
 
 

@@ -1,0 +1,131 @@
+"""Training packs: validated like cases, shown in teaching order, exported."""
+
+import csv
+import io
+import subprocess
+import sys
+
+import pytest
+
+from caselib.errors import CasesInvalid
+from caselib.packs import PackError, parse_pack
+from caselib.pipeline import build
+
+from conftest import REPO, Site, case_text
+
+PACK = """\
+title: 严守“三个规定”专题
+audience: 全院检察干警
+date: 2025-06-18
+description: 以案为鉴。
+cases:
+  - id: second
+    note: 先讲这个
+  - first
+"""
+
+
+def parse(text: str, pack_id: str = "a-pack"):
+    return parse_pack(text.encode("utf-8"), f"packs/{pack_id}.yml", pack_id)
+
+
+def problems(text: str, pack_id: str = "a-pack") -> list[str]:
+    with pytest.raises(PackError) as info:
+        parse(text, pack_id)
+    return [str(p) for p in info.value.problems]
+
+
+def test_good_pack():
+    pack = parse(PACK)
+    assert ("严守“三个规定”专题", "2025-06-18", [("second", "先讲这个", 6), ("first", None, 8)]) == (
+        pack.title,
+        pack.date,
+        [(c.id, c.note, c.line) for c in pack.cases],
+    )
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("title: x\n", ["packs/a-pack.yml:1: cases: is required but missing"]),
+        ("title: x\ncases: []\n", ["packs/a-pack.yml:2: cases: list at least one case id"]),
+        ("title: x\ntitel: y\ncases: [a]\n", ['packs/a-pack.yml:2: titel: unknown key — did you mean "title"?']),
+        ("title: x\ncases: [a, a]\n", ['packs/a-pack.yml:2: cases: "a" is listed twice (first on line 2)']),
+        ("title: x\ncases:\n  - Bad_Id\n", ['packs/a-pack.yml:3: cases: "Bad_Id" is not a case id']),
+        ("title: x\ndate: 2025-13-01\ncases: [a]\n", ['packs/a-pack.yml:2: date: "2025-13-01" is not a real date (month must be in 1..12)']),
+        ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases: unknown key "notes" in a case entry (use id and note)']),
+        ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: did not find expected ',' or ']'"]),
+    ],
+)
+def test_bad_pack(text, expected):
+    assert expected == problems(text)
+
+
+@pytest.fixture
+def library(tmp_path, cases):
+    cases.write("first.md", case_text(title="第一个案例", violations="[受贿]"))
+    cases.write("second.md", case_text(title="第二个案例", violations="[违规吃喝]", date="2020-01-01"))
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "session-one.yml").write_text(PACK, encoding="utf-8")
+    return cases, packs
+
+
+def test_unknown_case_id_fails_the_build_with_file_and_line(library, tmp_path):
+    cases, packs = library
+    (packs / "broken.yml").write_text("title: x\ncases:\n  - first\n  - missing-case\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--cases", "cases", "--db", "cases.db"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (1, ['packs/broken.yml:4: cases: no case has the id "missing-case"', "1 problem(s) in 1 file(s); nothing was written."]) == (
+        result.returncode,
+        result.stderr.splitlines(),
+    )
+    assert not (tmp_path / "cases.db").exists()
+
+
+def test_deleting_a_case_a_pack_uses_is_an_error(library, tmp_path):
+    cases, packs = library
+    build(cases.root, tmp_path / "cases.db", packs_dir=packs)
+    (cases.root / "first.md").unlink()
+    with pytest.raises(CasesInvalid) as info:
+        build(cases.root, tmp_path / "cases.db", packs_dir=packs)
+    assert ['no case has the id "first"'] == [p.message for p in info.value.problems]
+
+
+def test_pack_page_in_teaching_order_with_notes_and_export(library, tmp_path):
+    cases, packs = library
+    build(cases.root, tmp_path / "cases.db", packs_dir=packs)
+    site = Site(tmp_path / "cases.db")
+    try:
+        page = site.get("/packs/session-one").text
+        listing = site.get("/packs").text
+        exported = site.get("/cases/pack_cases_export.csv?pack=session-one&_size=max").text
+        handout = site.get("/packs/session-one?full=1").text
+        missing = site.get("/packs/no-such-pack").status_code
+    finally:
+        site.close()
+    assert ["second", "first"] == [m for m in __import__("re").findall(r'<h2><a href="/cases/cases/([\w-]+)">', page)]
+    assert '<p class="pack-note">教学提示：先讲这个</p>' in page
+    assert '<a href="/packs/session-one">严守“三个规定”专题</a>' in listing
+    assert [("1", "second", "先讲这个"), ("2", "first", "")] == [
+        (r["顺序"], r["案例编号"], r["教学提示"]) for r in csv.DictReader(io.StringIO(exported))
+    ]
+    assert '<h2 id="section-facts">基本案情</h2>' in handout
+    assert 404 == missing
+
+
+def test_changing_only_a_pack_updates_the_database(library, tmp_path):
+    cases, packs = library
+    db = tmp_path / "cases.db"
+    build(cases.root, db, packs_dir=packs)
+    (packs / "session-one.yml").write_text(PACK.replace("先讲这个", "改了提示"), encoding="utf-8")
+    report = build(cases.root, db, packs_dir=packs)
+    import sqlite3
+
+    assert (True, [("改了提示",)]) == (report.written, sqlite3.connect(db).execute("select note from pack_cases where case_id = 'second'").fetchall())
+
+
+def test_shipped_packs_build_with_shipped_cases(tmp_path):
+    report = build(REPO / "cases", tmp_path / "cases.db", packs_dir=REPO / "packs")
+    assert report.packs >= 2
