@@ -31,14 +31,21 @@ CJK = (
 CJK_RUN = re.compile(f"[{CJK}]+")
 SEGMENT = re.compile(f"([{CJK}]+)|([^\\W_{CJK}]+)")
 TERM = re.compile(r'"([^"]*)"?|(\S+)')
-INVISIBLE = {"Cf", "Cc", "Mn"}
+# Control and format characters (zero-width spaces and joiners, bidi marks,
+# soft hyphens, BOMs, variation selectors): invisible to a reader, so they
+# must not split a word for search.
+INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]"
+)
 NO_MATCH = '"\u0001"'  # a phrase no tokenised text can contain
 
 
 def normalise(text: str) -> str:
     """NFKC (full-width to half-width), then drop invisible characters."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in INVISIBLE)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return INVISIBLE.sub("", text)
 
 
 def _bigrams(run: str) -> list[str]:
