@@ -17,6 +17,7 @@ from .source import source_from_bytes
 from .packs import Pack, PackError, pack_files, packs_digest, parse_pack, unknown_case_problems
 from .store import (
     Record,
+    remove_stale_temp_files,
     make_record,
     stored_index,
     stored_packs_digest,
@@ -221,6 +222,8 @@ def build(
     """
     started = time.perf_counter()
     paths = discover(cases_dir)
+    if db_path is not None:
+        remove_stale_temp_files(db_path)
     known = None if (full or db_path is None) else stored_index(db_path)
     digests = {path: digest for path, (_, digest) in (known or {}).items()}
     tasks = [(p, digests.get(display_path(p))) for p in paths]

@@ -19,6 +19,11 @@ def extra_css_urls():
 
 
 @hookimpl
+def extra_js_urls():
+    return ["/static/site.js"]
+
+
+@hookimpl
 def extra_template_vars(view_name, table, database, request, datasette):
     async def home():
         return {"home": await pages.home_context(datasette)}
