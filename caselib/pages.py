@@ -37,6 +37,7 @@ async def search_context(datasette, q: str, violation: str) -> dict:
         "rows": rows,
         "groups": violation_options(),
         "csv_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.csv?{params}",
+        "xlsx_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.xlsx?{params}",
         "json_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.json?{params}&_shape=objects",
         "list_url": f"/{DATABASE_NAME}/cases?" + urlencode({"_search": q}),
     }
