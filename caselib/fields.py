@@ -14,14 +14,20 @@ import unicodedata
 from dataclasses import dataclass
 
 from .frontmatter import Item
-from .vocab import AmbiguousTerm, UnknownTerm, vocabulary
+from .source import ID_PATTERN, shown
+from .vocab import AmbiguousTerm, Term, UnknownTerm, Vocabulary, vocabulary
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE_PATTERN = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 AMOUNT_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)(万|亿)?$")
 AMOUNT_UNITS = {None: 1, "万": 10_000, "亿": 100_000_000}
 AMOUNT_PREFIXES = ("人民币", "rmb", "cny", "¥", "￥")
 MAX_TEXT = 2000
+MAX_AMOUNT = 10**15  # yuan; anything larger is a typing slip
+DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+# Invisible characters dropped from text values: zero-width space, word joiner,
+# soft hyphen, byte-order mark and the bidirectional controls. The zero-width
+# joiners stay (emoji sequences and some scripts need them).
+INVISIBLE = frozenset("\u200b\u2060\u00ad\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class FieldProblem(ValueError):
@@ -45,12 +51,26 @@ def _many(value: Value) -> list[Item]:
     return value if isinstance(value, list) else [value]
 
 
+def plain(text: str) -> str:
+    """What a value written for matching means: NFKC, no format characters, trimmed.
+
+    Full-width digits and letters become ASCII (２０１９ -> 2019), and invisible
+    characters pasted inside a word (a zero-width space in 受贿) no longer hide it.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
+def _visible(text: str) -> str:
+    return "".join(ch for ch in text if ch not in INVISIBLE)
+
+
 def _present(items: list[Item]) -> list[Item]:
-    return [i for i in items if not i.is_null and i.text.strip()]
+    return [i for i in items if not i.is_null and plain(i.text)]
 
 
 def _clean_text(item: Item) -> str:
-    text = " ".join(item.text.split())
+    text = " ".join(_visible(item.text).split())
     if len(text) > MAX_TEXT:
         raise FieldProblem(item.line, f"text is too long ({len(text)} characters; at most {MAX_TEXT})")
     return text
@@ -90,9 +110,9 @@ class Choice(Rule):
 
     def convert(self, value: Value, line: int) -> str:
         item = _one(value, line)
-        text = item.text.strip().casefold()
+        text = plain(item.text).casefold()
         if text not in self.choices:
-            raise FieldProblem(item.line, f'unknown value "{item.text}" — use one of {", ".join(self.choices)}')
+            raise FieldProblem(item.line, f'unknown value "{shown(item.text)}" — use one of {", ".join(self.choices)}')
         return text
 
 
@@ -115,9 +135,9 @@ class Ids(Rule):
     def convert(self, value: Value, line: int) -> list[tuple[str, int]]:
         result: list[tuple[str, int]] = []
         for item in _present(_many(value)):
-            text = unicodedata.normalize("NFKC", item.text).strip()
+            text = plain(item.text)
             if not ID_PATTERN.match(text):
-                raise FieldProblem(item.line, f'"{item.text}" is not a case id (lower-case letters, digits and -, as in the file name without .md)')
+                raise FieldProblem(item.line, f'"{shown(item.text)}" is not a case id (lower-case letters, digits and -, as in the file name without .md)')
             if text not in [r[0] for r in result]:
                 result.append((text, item.line))
         return result
@@ -134,34 +154,43 @@ class Terms(Rule):
         items = _present(_many(value)) if vocab.multiple else [_one(value, line)]
         codes: list[str] = []
         for item in items:
-            try:
-                terms = vocab.resolve(item.text)
-            except (UnknownTerm, AmbiguousTerm) as err:
-                raise FieldProblem(item.line, str(err)) from None
+            terms = resolve_term(vocab, item)
             for term in terms:
                 if term.code not in codes:
                     codes.append(term.code)
         return codes if vocab.multiple else codes[0]
 
 
+def resolve_term(vocab: Vocabulary, item: Item) -> list[Term]:
+    """The term(s) an item names; FieldProblem quoting what was written."""
+    try:
+        return vocab.resolve(plain(item.text))
+    except UnknownTerm as err:
+        hint = f' — did you mean "{err.suggestion}"?' if err.suggestion else ""
+        raise FieldProblem(item.line, f'unknown value "{shown(item.text)}"{hint}') from None
+    except AmbiguousTerm as err:
+        options = " or ".join(f'"{c}"' for c in err.choices)
+        raise FieldProblem(item.line, f'"{shown(item.text)}" is ambiguous — write {options}') from None
+
+
 def parse_date(item: Item) -> str:
-    text = unicodedata.normalize("NFKC", item.text).strip()
+    text = plain(item.text).translate(DASHES)
     match = DATE_PATTERN.match(text)
     if not match:
-        raise FieldProblem(item.line, f'"{item.text}" is not a date: write YYYY-MM-DD, YYYY-MM or YYYY')
+        raise FieldProblem(item.line, f'"{shown(item.text)}" is not a date: write YYYY-MM-DD, YYYY-MM or YYYY')
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
         datetime.date(year, month or 1, day or 1)
     except ValueError as err:
-        raise FieldProblem(item.line, f'"{item.text}" is not a real date ({err})') from None
+        raise FieldProblem(item.line, f'"{shown(item.text)}" is not a real date ({err})') from None
     if year < 1949 or year > 2100:
-        raise FieldProblem(item.line, f'"{item.text}": year {year} is out of range')
+        raise FieldProblem(item.line, f'"{shown(item.text)}": year {year} is out of range (1949-2100)')
     parts = [f"{year:04d}"] + [f"{p:02d}" for p in (month, day) if p is not None]
     return "-".join(parts)
 
 
 def parse_amount(item: Item) -> int | float:
-    text = unicodedata.normalize("NFKC", item.text).strip().casefold()
+    text = plain(item.text).casefold()
     text = re.sub(r"[\s,_]", "", text)
     for prefix in AMOUNT_PREFIXES:
         if text.startswith(prefix):
@@ -170,8 +199,10 @@ def parse_amount(item: Item) -> int | float:
         text = text[:-1]
     match = AMOUNT_PATTERN.match(text)
     if not match:
-        raise FieldProblem(item.line, f'"{item.text}" is not an amount: write a number of yuan, e.g. 3200, 12.6万, "1,260万元", 3.5亿元')
+        raise FieldProblem(item.line, f'"{shown(item.text)}" is not an amount: write a number of yuan, e.g. 3200, 12.6万, "1,260万元", 3.5亿元')
     number = float(match.group(1)) * AMOUNT_UNITS[match.group(2)]
+    if number > MAX_AMOUNT:
+        raise FieldProblem(item.line, f'"{shown(item.text)}" is too large for an amount (at most 1000万亿 yuan)')
     number = round(number, 2)
     return int(number) if number.is_integer() else number
 
@@ -198,6 +229,6 @@ FIELDS: dict[str, Rule] = {
 
 
 def unknown_key_message(key: str) -> str:
-    close = difflib.get_close_matches(key.casefold(), list(FIELDS), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(plain(key).casefold(), list(FIELDS), n=1, cutoff=0.6)
     hint = f' — did you mean "{close[0]}"?' if close else f" (known keys: {', '.join(FIELDS)})"
     return f"unknown key{hint}"

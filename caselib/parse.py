@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from .errors import CaseFileError, Problem
-from .fields import FIELDS, ID_PATTERN, FieldProblem, Terms, unknown_key_message
-from .frontmatter import Entry, FrontMatterError, Item, parse_yaml, split
+from .fields import FIELDS, FieldProblem, Terms, unknown_key_message
+from .frontmatter import Entry, FrontMatterError, Item, key_label, parse_yaml, split
 from .model import Case
-from .render import render_body
-from .source import Source
+from .render import NestedTooDeep, Rendered, render_body
+from .source import Source, id_problems
 from .vocab import vocabulary
 
 CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -40,7 +40,7 @@ def _fields(source: Source, entries: list[Entry], problems: list[Problem]) -> tu
     for entry in entries:
         rule = FIELDS.get(entry.key)
         if rule is None:
-            problems.append(Problem(source.display, entry.line, entry.key, unknown_key_message(entry.key)))
+            problems.append(Problem(source.display, entry.line, key_label(entry.key), unknown_key_message(entry.key)))
             continue
         if entry.value is None:
             continue  # a mapping: already reported by the YAML step
@@ -64,13 +64,17 @@ def _fields(source: Source, entries: list[Entry], problems: list[Problem]) -> tu
     return values, as_written
 
 
+def _render(source: Source, body: str, body_line: int, problems: list[Problem]) -> Rendered | None:
+    try:
+        return render_body(body)
+    except NestedTooDeep as err:
+        problems.append(Problem(source.display, body_line + err.line, "body", str(err)))
+        return None
+
+
 def parse_case(source: Source) -> Case:
     """Parse, validate and render one case; raise CaseFileError with every problem."""
-    problems: list[Problem] = []
-    if not ID_PATTERN.match(source.id):
-        problems.append(
-            Problem(source.display, 1, "id", f'file name "{source.id}.md" is not a valid case id: use lower-case letters, digits and - (e.g. 2019-some-case.md)')
-        )
+    problems = id_problems(source.id, source.display)
     try:
         part = split(source.text, source.display)
         entries = parse_yaml(part, source.display)
@@ -80,9 +84,9 @@ def parse_case(source: Source) -> Case:
     for case_id, line in values.get("related", []):
         if case_id == source.id:
             problems.append(Problem(source.display, line, "related", "a case cannot be related to itself"))
-    if problems:
+    rendered = _render(source, part.body, part.body_line, problems)
+    if problems or rendered is None:
         raise CaseFileError(problems)
-    rendered = render_body(part.body)
     date = values.pop("date")
     lang = values.pop("lang", None) or detect_lang(values["title"] + "\n" + rendered.text)
     return Case(

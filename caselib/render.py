@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -34,13 +35,38 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
-    "h2": {"id"},
     "ol": {"start"},
-    "th": {"style"},
-    "td": {"style"},
+}
+# Attributes kept only with exactly the values the renderer itself writes: a
+# hand-edited body_html must not bring CSS (overlays, url() requests) or ids
+# that shadow the page's globals.
+ALIGNMENTS = frozenset(f"text-align:{side}" for side in ("left", "center", "right"))
+ALLOWED_ATTRIBUTE_VALUES = {
+    "h2": {"id": frozenset(f"section-{column}" for column in SECTIONS)},
+    "th": {"style": ALIGNMENTS},
+    "td": {"style": ALIGNMENTS},
 }
 NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+|\d+)\s*[、.．)）:：]\s*")
-MAX_NESTING = 20
+MAX_NESTING = 20  # block levels: 20 quotes inside each other, or 10 lists
+# A quote opens one level, a list two (list and item) before its content is
+# read, so markdown-it's own limit sits above the deepest level the guard can
+# meet first; markdown-it would skip deeper text without a word.
+MARKDOWN_IT_NESTING = MAX_NESTING + 3
+
+
+class NestedTooDeep(ValueError):
+    """Quotes or lists nest deeper than MAX_NESTING; ``line`` counts from 0 in the body.
+
+    markdown-it drops whatever lies beyond its nesting limit without a word;
+    such a body is refused instead, so no text is ever lost silently.
+    """
+
+    def __init__(self, line: int):
+        self.line = line
+        super().__init__(
+            f"quotes or lists are nested too deeply here (more than {MAX_NESTING} quotes or {MAX_NESTING // 2} lists "
+            "inside each other); flatten the nesting"
+        )
 
 
 def _heading_key(text: str) -> str:
@@ -64,9 +90,17 @@ def is_safe_url(url: str) -> bool:
     return ":" not in cleaned.split("/", 1)[0]
 
 
+def _depth_guard(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """A block rule tried first at every block: refuse a block nested too deeply."""
+    if state.level > MAX_NESTING:
+        raise NestedTooDeep(start_line)
+    return False
+
+
 @lru_cache(maxsize=1)
 def markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MARKDOWN_IT_NESTING})
+    md.block.ruler.before("table", "depth_guard", _depth_guard)
     md.enable("table").enable("strikethrough")
     md.validateLink = is_safe_url  # type: ignore[method-assign]
     return md
@@ -126,7 +160,10 @@ def _split_sections(tokens: list[Token]) -> tuple[dict[str, list[str]], list[str
 
 
 def render_body(body: str) -> Rendered:
-    """Split, extract text and render one body. Pure: same input, same output."""
+    """Split, extract text and render one body. Pure: same input, same output.
+
+    Raises NestedTooDeep when quotes or lists nest beyond MAX_NESTING.
+    """
     md = markdown()
     env: dict = {}
     tokens = md.parse(body, env)
@@ -146,6 +183,7 @@ def sanitise(html: str) -> str:
         html,
         tags=set(ALLOWED_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        tag_attribute_values={t: {a: set(v) for a, v in vs.items()} for t, vs in ALLOWED_ATTRIBUTE_VALUES.items()},
         url_schemes=set(SAFE_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
