@@ -71,12 +71,14 @@ Loaded = Record | Unchanged | list[Problem]
 
 
 def display_path(path: Path) -> str:
-    """The path as a user reads it in messages: relative to the working folder."""
+    """The path as a user reads it in messages: relative to the working folder,
+    with control characters spelt out so every message stays on one line."""
     try:
         relative = os.path.relpath(path)
     except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
+        relative = str(path)
+    text = str(path) if relative.startswith("..") else relative
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def is_case_file(path: Path, root: Path) -> bool:
@@ -141,16 +143,18 @@ def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> 
     return results
 
 
-def duplicate_id_problems(entries: list[Record | Unchanged]) -> list[Problem]:
+def duplicate_id_problems(paths: list[Path]) -> list[Problem]:
+    """Files with the same name anywhere in the tree (valid or not)."""
     problems: list[Problem] = []
-    first: dict[str, Record | Unchanged] = {}
-    for entry in sorted(entries, key=lambda e: e.path):
-        if entry.id in first:
-            other = first[entry.id]
-            problems.append(Problem(entry.path, 1, "id", f'duplicate case id "{entry.id}": {other.path} has the same file name'))
-            problems.append(Problem(other.path, 1, "id", f'duplicate case id "{entry.id}": {entry.path} has the same file name'))
+    first: dict[str, str] = {}
+    for path in paths:
+        case_id, shown = path.stem, display_path(path)
+        if case_id in first:
+            other = first[case_id]
+            problems.append(Problem(shown, 1, "id", f'duplicate case id "{case_id}": {other} has the same file name'))
+            problems.append(Problem(other, 1, "id", f'duplicate case id "{case_id}": {shown} has the same file name'))
         else:
-            first[entry.id] = entry
+            first[case_id] = shown
     return problems
 
 
@@ -232,8 +236,8 @@ def build(
     problems = [p for r in results if isinstance(r, list) for p in r]
     records = [r for r in results if isinstance(r, Record)]
     unchanged = [r for r in results if isinstance(r, Unchanged)]
-    ids = {e.id for e in [*records, *unchanged]}
-    problems += duplicate_id_problems([*records, *unchanged])
+    ids = {p.stem for p in paths}  # every file, so a broken one is not reported as missing too
+    problems += duplicate_id_problems(paths)
     problems += related_problems(records, ids)
     if unchanged and db_path is not None:
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
