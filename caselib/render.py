@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -97,12 +98,41 @@ def _depth_guard(state: StateBlock, start_line: int, end_line: int, silent: bool
     return False
 
 
+def is_local_url(url: str) -> bool:
+    """A relative URL on this site: no scheme, no host (not even ``//host``)."""
+    cleaned = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    return not cleaned.startswith(("//", "\\")) and not urlsplit(cleaned).scheme
+
+
+def _offline_images(state: StateCore) -> None:
+    """Images from other hosts become links to them.
+
+    The site works on an office network with no internet, and a page must
+    not make a reader's browser contact another host (a tracking pixel):
+    only images served by the site itself are shown inline.
+    """
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        for token in block.children:
+            src = token.attrGet("src") if token.type == "image" else None
+            if token.type != "image" or is_local_url(str(src or "")):
+                children.append(token)
+                continue
+            link_open = Token("link_open", "a", 1, attrs={"href": str(src)})
+            text = Token("text", "", 0, content=f"[图片] {token.content}" if token.content else "[图片]")
+            children += [link_open, text, Token("link_close", "a", -1)]
+        block.children = children
+
+
 @lru_cache(maxsize=1)
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MARKDOWN_IT_NESTING})
     md.block.ruler.before("table", "depth_guard", _depth_guard)
     md.enable("table").enable("strikethrough")
     md.validateLink = is_safe_url  # type: ignore[method-assign]
+    md.core.ruler.push("offline_images", _offline_images)
     return md
 
 
@@ -187,4 +217,12 @@ def sanitise(html: str) -> str:
         url_schemes=set(SAFE_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_local_images_only,
     )
+
+
+def _local_images_only(tag: str, attribute: str, value: str) -> str | None:
+    """Drop an image source on another host (see _offline_images)."""
+    if tag == "img" and attribute == "src" and not is_local_url(value):
+        return None
+    return value

@@ -311,3 +311,23 @@ def test_every_page_in_the_site_navigation_runs_no_case_script(server, browser):
         with browser.open(server.url + path, screenshot=screenshot_path(path)) as visit:
             assert 200 == visit.status, path
             check_visit(visit)
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("![照片](https://tracker.example/p.png)\n", '<p><a href="https://tracker.example/p.png" rel="noopener noreferrer nofollow">[图片] 照片</a></p>\n'),
+        ("![](//tracker.example/p.png)\n", '<p><a href="//tracker.example/p.png" rel="noopener noreferrer nofollow">[图片]</a></p>\n'),
+        ("![本地](/static/a.png)\n", '<p><img src="/static/a.png" alt="本地"></p>\n'),
+    ],
+)
+def test_images_from_other_hosts_become_links(body, expected):
+    from caselib.render import render_body
+
+    assert expected == render_body(body).html
+
+
+def test_hand_edited_image_from_another_host_loses_its_source():
+    from caselib.render import sanitise
+
+    assert '<img alt="x"><img src="/a.png">' == sanitise('<img src="https://tracker.example/p.png" alt="x"><img src="/a.png">')
