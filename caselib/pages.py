@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from markupsafe import Markup
+
+from . import charts
+from .render import SECTION_TITLES, sanitise
 from .site import DATABASE_NAME
 from .vocab import vocabulary
 
@@ -110,10 +114,6 @@ async def related_cases(datasette, case_id: str) -> list[dict]:
 
 
 async def case_context(datasette, case_id: str) -> dict | None:
-    from markupsafe import Markup
-
-    from .render import SECTION_TITLES, sanitise
-
     found = await _rows(datasette, "select * from cases where id = :id", {"id": case_id})
     if not found:
         return None
@@ -159,8 +159,6 @@ async def home_context(datasette) -> dict:
 
 
 async def statistics_context(datasette) -> dict:
-    from . import charts
-
     violations, sanctions, forms = vocabulary("violations"), vocabulary("sanctions"), vocabulary("form")
     by_year_group = await _rows(
         datasette,
@@ -213,10 +211,6 @@ async def packs_context(datasette) -> dict:
 
 
 async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
-    from markupsafe import Markup
-
-    from .render import sanitise
-
     found = await _rows(datasette, "select * from packs where id = :id", {"id": pack_id})
     if not found:
         return None

@@ -8,6 +8,7 @@ nothing an author writes can become live markup or script in the site.
 from __future__ import annotations
 
 import re
+from html import unescape
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -219,6 +220,16 @@ def sanitise(html: str) -> str:
         strip_comments=True,
         attribute_filter=_local_images_only,
     )
+
+
+BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|tr|td|th)>|<br\s*/?>", re.IGNORECASE)
+
+
+def excerpt(html: str, length: int = 120) -> str:
+    """The first ``length`` characters of an HTML body as plain text."""
+    spaced = BLOCK_END.sub(" ", html)
+    text = " ".join(unescape(nh3.clean(spaced, tags=set())).split())
+    return text[:length] + ("…" if len(text) > length else "")
 
 
 def _local_images_only(tag: str, attribute: str, value: str) -> str | None:

@@ -1,14 +1,13 @@
-"""Show a case's rendered body as HTML, not as escaped text.
+"""The case list shows a short excerpt of each rendered body, not its HTML.
 
-``body_html`` was rendered with raw HTML off and cleaned with nh3 when it was
-built; it is cleaned once more here, so even a database edited by hand cannot
-put live markup or script in a page.
+The case page (templates/row-cases-cases.html) shows the whole body, cleaned
+again with nh3 there; in the list a few lines of plain text keep the table
+readable and light. Either way nothing from case text becomes live markup.
 """
 
 from datasette import hookimpl
-from markupsafe import Markup
 
-from caselib.render import sanitise
+from caselib.render import excerpt
 
 HTML_COLUMNS = {("cases", "body_html")}
 
@@ -16,5 +15,5 @@ HTML_COLUMNS = {("cases", "body_html")}
 @hookimpl
 def render_cell(value, column, table, database):
     if database == "cases" and (table, column) in HTML_COLUMNS and isinstance(value, str):
-        return Markup('<div class="case-body">') + Markup(sanitise(value)) + Markup("</div>")
+        return excerpt(value)
     return None
