@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 
@@ -28,6 +29,11 @@ DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212
 # soft hyphen, byte-order mark and the bidirectional controls. The zero-width
 # joiners stay (emoji sequences and some scripts need them).
 INVISIBLE = frozenset("\u200b\u2060\u00ad\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE_PATTERN = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
+# Every format character (Unicode category Cf), as one character class.
+FORMAT_CHARACTERS = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf") + "]"
+)
 
 
 class FieldProblem(ValueError):
@@ -57,12 +63,13 @@ def plain(text: str) -> str:
     Full-width digits and letters become ASCII (２０１９ -> 2019), and invisible
     characters pasted inside a word (a zero-width space in 受贿) no longer hide it.
     """
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return FORMAT_CHARACTERS.sub("", text).strip()
 
 
 def _visible(text: str) -> str:
-    return "".join(ch for ch in text if ch not in INVISIBLE)
+    return INVISIBLE_PATTERN.sub("", text)
 
 
 def _present(items: list[Item]) -> list[Item]:

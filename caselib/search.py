@@ -21,6 +21,7 @@ and the site installs it as ``escape_fts`` (see plugins/cjk_search.py).
 from __future__ import annotations
 
 import html
+import operator
 import re
 import unicodedata
 
@@ -59,7 +60,7 @@ def index_text(text: str | None) -> str:
 
     def rewrite(match: re.Match) -> str:
         run = match.group(0)
-        return " " + " ".join([*_bigrams(run), run[-1]]) + " "
+        return " " + " ".join(map(operator.add, run[:-1], run[1:])) + " " + run[-1] + " "
 
     return CJK_RUN.sub(rewrite, normalise(text))
 
