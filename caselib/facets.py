@@ -12,6 +12,8 @@ Configure it in metadata.yml as ``- linked: violations``.
 
 from __future__ import annotations
 
+import re
+
 from datasette.facets import ArrayFacet
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
@@ -29,13 +31,22 @@ def linked_vocabularies() -> dict[str, tuple[str, str, str]]:
     }
 
 
+UNFILTERED = re.compile(r"^\s*select .* from \[?cases\]?\s*$", re.IGNORECASE | re.DOTALL)
+
+
 def facet_sql(column: str, sql: str, limit: int) -> str:
+    """Counts per vocabulary value over the cases ``sql`` selects.
+
+    On the unfiltered list the counts come from the link table alone;
+    otherwise only the links of the selected cases are counted.
+    """
     link_table, code_column, lookup = linked_vocabularies()[column]
+    selected = "" if UNFILTERED.match(sql) and " where " not in sql.lower() else f"where l.case_id in (select id from ({sql}))"
     return f"""
         select v.zh as value, count(*) as count
         from {escape_sqlite(link_table)} l
         join {escape_sqlite(lookup)} v on v.code = l.{escape_sqlite(code_column)}
-        where l.case_id in (select id from ({sql}))
+        {selected}
         group by v.code
         order by count(*) desc, v.sort
         limit {int(limit)}

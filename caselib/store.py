@@ -194,7 +194,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         f"create virtual table {FTS_TABLE} using fts5({', '.join(FTS_COLUMNS)}, "
-        "content='', tokenize='unicode61 remove_diacritics 2')"
+        "content='', prefix='1', tokenize='unicode61 remove_diacritics 2')"
     )
 
 
@@ -317,7 +317,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def fingerprint() -> str:
