@@ -25,7 +25,7 @@ WINDOW = 8
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Item:
     """What similarity looks at for one case."""
 
@@ -33,7 +33,16 @@ class Item:
     date: str
     violations: tuple[str, ...]  # canonical labels, as written
     groups: tuple[str, ...]  # their vocabulary groups
-    words: frozenset[str]  # title bigrams (or words) and tags
+    title: str
+    tags: str  # JSON, as stored
+    _words: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Title bigrams (or words) and tags; computed when first compared."""
+        if self._words is None:
+            self._words = words_of(self.title, json.loads(self.tags or "[]"))
+        return self._words
 
 
 def words_of(title: str, tags: list[str]) -> frozenset[str]:
@@ -50,7 +59,7 @@ def item_from_row(case_id: str, date: str, violations: str, title: str, tags: st
     labels = tuple(json.loads(violations))
     by_zh = vocabulary("violations").by_zh
     groups = tuple(dict.fromkeys(by_zh[label].group for label in labels))
-    return Item(case_id, date, labels, groups, words_of(title, json.loads(tags or "[]")))
+    return Item(case_id, date, labels, groups, title, tags)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -105,17 +114,43 @@ class Level:
         return found
 
 
-def compute_similar(items: list[Item], explicit: dict[str, list[str]]) -> dict[str, list[str]]:
-    """case id -> up to COUNT computed related ids (explicit ones excluded)."""
-    levels = [Level(items, keys) for keys in LEVELS]
+def compute_similar(
+    items: list[Item], explicit: dict[str, list[str]], only: set[str] | None = None
+) -> dict[str, list[str]]:
+    """case id -> up to COUNT computed related ids (explicit ones excluded),
+    for every item or for the ids in ``only``."""
+    levels: list[Level | None] = [None] * len(LEVELS)  # built when first needed
     result: dict[str, list[str]] = {}
     for item in items:
+        if only is not None and item.id not in only:
+            continue
         exclude = {item.id, *explicit.get(item.id, [])}
         chosen: list[str] = []
-        for level in levels:
+        for n, keys in enumerate(LEVELS):
+            level = levels[n] = levels[n] or Level(items, keys)
             chosen += _ranked(item, level.candidates(item), exclude)[: COUNT - len(chosen)]
             exclude.update(chosen)
             if len(chosen) >= COUNT:
                 break
         result[item.id] = chosen
     return result
+
+
+def affected(old: list[Item], new: list[Item], changed: set[str]) -> set[str]:
+    """Ids whose computed related cases may differ after ``changed`` ids were
+    added, changed or removed: every case that has a changed case among its
+    candidates, before or after. (A case's candidates are the WINDOW cases on
+    each side of it in each of its groups, so this is exact.)"""
+    found: set[str] = set()
+    for items in (old, new):
+        present = [item for item in items if item.id in changed]
+        if not present:
+            continue
+        for keys in LEVELS:
+            level = Level(items, keys)
+            for item in present:
+                for key in keys(item):
+                    members = level.groups[key]
+                    n = level.position[(key, item.id)]
+                    found.update(m.id for m in members[max(0, n - WINDOW) : n + WINDOW + 1])
+    return found

@@ -291,19 +291,41 @@ def stored_packs_digest(target: Path) -> str | None:
         conn.close()
 
 
-def write_similar(db: sqlite_utils.Database) -> int:
-    """(Re)compute the ``similar`` table from every stored case."""
-    items = [related.item_from_row(*row) for row in db.execute("select id, date, violations, title, tags from cases")]
+def _items(db: sqlite_utils.Database) -> list[related.Item]:
+    return [related.item_from_row(*row) for row in db.execute("select id, date, violations, title, tags from cases")]
+
+
+def _explicit(db: sqlite_utils.Database) -> dict[str, list[str]]:
     explicit: dict[str, list[str]] = {}
-    for case_id, related_id in db.execute("select case_id, related_id from related"):
+    for case_id, related_id in db.execute("select case_id, related_id from related order by case_id, position"):
         explicit.setdefault(case_id, []).append(related_id)
-    similar = related.compute_similar(items, explicit)
-    db.execute("delete from similar")
+    return explicit
+
+
+def _insert_similar(db: sqlite_utils.Database, similar: dict[str, list[str]]) -> None:
     db.conn.executemany(
         "insert into similar (case_id, similar_id, position) values (?, ?, ?)",
         ((case_id, other, n) for case_id, others in similar.items() for n, other in enumerate(others)),
     )
+
+
+def write_similar(db: sqlite_utils.Database) -> int:
+    """Compute the ``similar`` table from every stored case."""
+    similar = related.compute_similar(_items(db), _explicit(db))
+    db.execute("delete from similar")
+    _insert_similar(db, similar)
     return len(similar)
+
+
+def update_similar(db: sqlite_utils.Database, old: list[related.Item], changed: set[str]) -> int:
+    """Recompute ``similar`` only for the cases a change can reach."""
+    new = _items(db)
+    redo = related.affected(old, new, changed)
+    for start in range(0, len(redo), 500):
+        chunk = sorted(redo)[start : start + 500]
+        db.execute(f"delete from similar where case_id in ({', '.join('?' for _ in chunk)})", chunk)
+    _insert_similar(db, related.compute_similar(new, _explicit(db), only=redo))
+    return len(redo)
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
@@ -434,9 +456,10 @@ def update_database(
 ) -> None:
     """Apply an incremental change to a copy of ``target``, then swap it in."""
     with atomic_database(target, start_from=target) as db:
+        old = _items(db)
         db.execute("delete from pack_cases")  # packs may point at removed cases
         delete_cases(db, remove)
         insert_records(db, records)
-        write_similar(db)
+        update_similar(db, old, set(remove) | {r.id for r in records})
         write_packs(db, packs, packs_digest)
         write_build_info(db, total)

@@ -128,3 +128,24 @@ def test_full_flag_rebuilds_everything(library):
     cases, db = library
     report = build(cases.root, db, full=True)
     assert (False, 12, 0) == (report.incremental, report.added, report.unchanged)
+
+
+def test_related_cases_after_changes_in_a_larger_library(cases, tmp_path):
+    """Only cases near a change are recomputed; the result must equal a full rebuild."""
+    import random
+
+    rng = random.Random(5)
+    labels = ["受贿", "违规吃喝", "赌博", "贪污", "违规收送礼品礼金", "过问干预插手案件"]
+    words = ["收受", "购物卡", "宴请", "律师", "公车", "月饼", "干预", "案件", "礼金"]
+    for n in range(90):
+        chosen = rng.sample(labels, rng.randint(1, 2))
+        title = "".join(rng.sample(words, 3)) + f"案{n}"
+        cases.write(f"{2013 + n % 12}/c-{n:03d}.md", case_text(title=title, date=f"{2013 + n % 12}-0{1 + n % 9}", violations="[" + ", ".join(chosen) + "]"))
+    db = tmp_path / "cases.db"
+    build(cases.root, db)
+    cases.write(f"{2013 + 10 % 12}/c-010.md", case_text(title="改写 受贿 购物卡", date="2019-05", violations="[受贿]"))
+    (cases.root / f"{2013 + 33 % 12}/c-033.md").unlink()
+    cases.write("2020/c-new.md", case_text(title="新增 宴请 律师", date="2020-03", violations="[违规吃喝, 赌博]"))
+    report = build(cases.root, db)
+    assert (1, 1, 1) == (report.added, report.changed, report.removed)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
