@@ -26,7 +26,7 @@ import re
 import unicodedata
 
 CJK = (
-    "\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\u3005\u3007\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0002fa1f"
 )
 CJK_RUN = re.compile(f"[{CJK}]+")
@@ -163,13 +163,15 @@ def contains(text: str, query: str) -> bool:
     ignoring case. Used by tests and benchmarks as the ground truth.
     """
     haystack = normalise(text).casefold()
+    searched = False
     for term in query_terms(query):
         tokens, _ = _term_tokens(term)
         if not tokens:
             continue
+        searched = True
         if not _contains_term(haystack, normalise(term).casefold()):
             return False
-    return True
+    return searched  # a query of punctuation alone looks for nothing
 
 
 def _contains_term(haystack: str, term: str) -> bool:
@@ -182,7 +184,8 @@ def _contains_term(haystack: str, term: str) -> bool:
     regex = ""
     for index, (kind, part) in enumerate(pattern_parts):
         if index:
-            regex += f"[^\\w{CJK}]*" if kind == "word" or pattern_parts[index - 1][0] == "word" else f"[^\\w{CJK}]+"
+            separator = f"(?:[^\\w{CJK}]|_)"  # unicode61 splits words at _ too
+            regex += separator + ("*" if kind == "word" or pattern_parts[index - 1][0] == "word" else "+")
         if kind == "word":
             regex += f"(?<![^\\W_{CJK}]){part}(?![^\\W_{CJK}])"
         else:

@@ -31,7 +31,7 @@ TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.building-(?P<pid>\d+)$")
 SECTION_COLUMNS = list(SECTIONS)
 FTS_TABLE = "cases_fts"
 FTS_COLUMNS = ("title", "body", "labels")
-FACET_COLUMNS = ("year", "date", "form", "rank", "personnel", "region", "lang")
+FACET_COLUMNS = ("year", "date", "form", "rank", "personnel", "region", "lang", "sort_key")
 
 CASE_COLUMNS: dict[str, type] = {
     "id": str,
@@ -58,7 +58,18 @@ CASE_COLUMNS: dict[str, type] = {
     "path": str,
     "as_written": str,
     "digest": str,
+    "sort_key": str,
 }
+
+
+def sort_key(date: str, case_id: str) -> str:
+    """A unique key in date order: the site's default sort.
+
+    Datasette pages a sorted table by (sort column, primary key) from page 2
+    on but orders page 1 by the sort column alone, so cases sharing a date
+    could be skipped or shown twice. A unique sort column avoids that.
+    """
+    return f"{date} {case_id}"
 
 
 def _json(value: object) -> str:
@@ -101,6 +112,7 @@ def case_row(case: Case) -> dict:
         "path": case.path,
         "as_written": _json(case.as_written) if case.as_written else None,
         "digest": case.digest,
+        "sort_key": sort_key(case.date, case.id),
     }
 
 
@@ -339,7 +351,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def fingerprint() -> str:

@@ -87,7 +87,7 @@ CASE_HEADERS: dict[str, str] = {
     "other_text": "其他内容",
     "path": "源文件",
 }
-DROPPED_CASE_COLUMNS = frozenset({"body_html", "digest", "as_written"})
+DROPPED_CASE_COLUMNS = frozenset({"body_html", "digest", "as_written", "sort_key"})
 
 # Headers whose values are JSON arrays, years or amounts; canned queries that
 # name their columns the same way get the same treatment.

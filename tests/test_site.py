@@ -158,3 +158,16 @@ def test_linked_facet_counts_follow_the_filters(random_site):
     array_counts = {r["value"]: r["count"] for r in array["facet_results"]["violations_2"]["results"]}
     assert array_counts == linked
     assert filtered["filtered_table_rows_count"] == linked["受贿"]
+
+
+def test_paging_in_the_default_order_neither_skips_nor_repeats(cases, make_site):
+    for n in range(30):
+        cases.write(f"same-day-{n:02d}.md", case_text(title=f"同日案例{n}", date="2021-05-01" if n % 3 else "2021-05", violations="[受贿]"))
+    site = make_site(cases.root)
+    seen, path = [], "/cases/cases.json?_shape=objects&_size=7"
+    while path:
+        data = site.json(path)
+        seen += [row["id"] for row in data["rows"]]
+        path = data["next_url"] and data["next_url"].replace("http://localhost", "")
+    assert sorted(f"same-day-{n:02d}" for n in range(30)) == sorted(seen)
+    assert len(seen) == len(set(seen))
