@@ -31,6 +31,7 @@ TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.building-(?P<pid>\d+)$")
 SECTION_COLUMNS = list(SECTIONS)
 FTS_TABLE = "cases_fts"
 FTS_COLUMNS = ("title", "body", "labels")
+FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
 FACET_COLUMNS = ("year", "date", "form", "rank", "personnel", "region", "lang", "sort_key")
 
 CASE_COLUMNS: dict[str, type] = {
@@ -454,11 +455,14 @@ def write_database(target: Path, records: list[Record], packs: list[Pack], packs
     """Build the whole database for ``records`` into ``target``."""
     with atomic_database(target) as db:
         create_schema(db)
+        # Bulk load: no incremental merging while loading, one merge at the end.
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', 0)")
         count = insert_records(db, records)
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
         write_similar(db)
         write_packs(db, packs, packs_digest)
         create_indexes(db)
-        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
         write_build_info(db, count)
     return count
 
