@@ -32,3 +32,4 @@ class Case:
     other_text: str = ""
     body_html: str = ""
     as_written: dict[str, object] = field(default_factory=dict)
+    file: str = ""  # the path stored in the database, e.g. cases/2019/x.md

@@ -94,10 +94,17 @@ def discover(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if p.is_file() and is_case_file(p, root))
 
 
-def load(path: Path, known_digest: str | None = None) -> Loaded:
+def stored_path(path: Path, cases_dir: Path) -> str:
+    """How the database names a case file: from the cases folder's name down,
+    whatever the working folder (e.g. cases/2019/x.md)."""
+    return (Path(cases_dir.resolve().name) / path.relative_to(cases_dir)).as_posix()
+
+
+def load(path: Path, known_digest: str | None = None, file: str | None = None) -> Loaded:
     """Read and parse one file, unless its digest is known; runs in workers.
 
     Problems are returned, not raised, so one bad file never hides another.
+    ``file`` is the path stored in the database (see stored_path).
     """
     display = display_path(path)
     try:
@@ -108,28 +115,30 @@ def load(path: Path, known_digest: str | None = None) -> Loaded:
     if digest == known_digest:
         return Unchanged(path.stem, display)
     try:
-        return make_record(parse_case(source_from_bytes(data, display, path.stem)))
+        case = parse_case(source_from_bytes(data, display, path.stem))
+        case.file = file or display
+        return make_record(case)
     except CaseFileError as err:
         return err.problems
     except RecursionError:
         return [Problem(display, 1, "", "the Markdown is nested too deeply to read")]
 
 
-Task = tuple[Path, str | None]
+Task = tuple[Path, str | None, str]  # path, known digest, stored path
 
 
 def _load_chunk(tasks: list[Task]) -> list[Loaded]:
-    return [load(path, digest) for path, digest in tasks]
+    return [load(*task) for task in tasks]
 
 
 def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
     """Load every file, using ``jobs`` processes when there is enough to parse."""
     total = len(tasks)
-    to_parse = sum(1 for _, digest in tasks if digest is None)
+    to_parse = sum(1 for _, digest, _ in tasks if digest is None)
     if jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
         results: list[Loaded] = []
-        for index, (path, digest) in enumerate(tasks, 1):
-            results.append(load(path, digest))
+        for index, task in enumerate(tasks, 1):
+            results.append(load(*task))
             if progress and (index % CHUNK == 0 or index == total):
                 progress(index, total)
         return results
@@ -230,7 +239,8 @@ def build(
         remove_stale_temp_files(db_path)
     known = None if (full or db_path is None) else stored_index(db_path)
     digests = {path: digest for path, (_, digest) in (known or {}).items()}
-    tasks = [(p, digests.get(display_path(p))) for p in paths]
+    files = {p: stored_path(p, cases_dir) for p in paths}
+    tasks = [(p, digests.get(files[p]), files[p]) for p in paths]
     results = load_all(tasks, jobs or default_jobs(), progress)
     parsed = time.perf_counter()
     problems = [p for r in results if isinstance(r, list) for p in r]

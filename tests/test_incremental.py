@@ -149,3 +149,19 @@ def test_related_cases_after_changes_in_a_larger_library(cases, tmp_path):
     report = build(cases.root, db)
     assert (1, 1, 1) == (report.added, report.changed, report.removed)
     assert full_rebuild(cases.root, tmp_path) == content(db)
+
+
+def test_the_working_folder_does_not_matter(library, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    cases, db = library
+    result = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--cases", ".", "--db", str(db)], cwd=cases.root, capture_output=True, text=True
+    )
+    assert (0, f"{db} is up to date: 12 cases, none changed") == (result.returncode, result.stderr.split(" (")[0])
+    conn = sqlite3.connect(db)
+    assert ("cases/2014/case-00.md",) == conn.execute("select path from cases where id = 'case-00'").fetchone()
+    conn.close()
