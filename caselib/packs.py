@@ -138,8 +138,13 @@ def parse_pack(data: bytes, display: str, pack_id: str) -> Pack:
         raise PackError([Problem(display, data.count(b"\n", 0, err.start) + 1, "", "file is not UTF-8 text")]) from None
     root = _root(text, display)
     values: dict[str, object] = {}
+    seen: dict[str, int] = {}
     for key_node, value_node in root.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
+        if key in seen:
+            problems.append(Problem(display, _line(key_node), key, f"duplicate key (first given on line {seen[key]})"))
+            continue
+        seen[key] = _line(key_node)
         if key not in PACK_KEYS:
             close = difflib.get_close_matches(key, PACK_KEYS, n=1)
             hint = f' — did you mean "{close[0]}"?' if close else f" (known keys: {', '.join(PACK_KEYS)})"
@@ -156,8 +161,12 @@ def parse_pack(data: bytes, display: str, pack_id: str) -> Pack:
         else:
             values[key] = _text(value_node, display, key, problems)
     for required in ("title", "cases"):
-        if required not in values and not any(p.field == required for p in problems):
+        if any(p.field == required for p in problems):
+            continue
+        if required not in seen:
             problems.append(Problem(display, 1, required, "is required but missing"))
+        elif not values.get(required):
+            problems.append(Problem(display, seen[required], required, "is required and must not be empty"))
     if problems:
         raise PackError(problems)
     return Pack(id=pack_id, path=display, **values)  # type: ignore[arg-type]
@@ -170,7 +179,7 @@ def unknown_case_problems(pack: Pack, ids: set[str]) -> list[Problem]:
 def pack_files(folder: Path | None) -> list[Path]:
     if folder is None or not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.yml") if not p.name.startswith(("_", ".")))
+    return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yml", ".yaml") and not p.name.startswith(("_", ".")))
 
 
 def packs_digest(paths: list[Path]) -> str:

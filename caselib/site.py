@@ -84,6 +84,7 @@ def serve(db_path: Path, port: int = DEFAULT_PORT) -> int:
         print(f"案例库已发布 / serving: http://127.0.0.1:{port}/  (Ctrl-C 停止)", file=sys.stderr, flush=True)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SITE_ROOT), os.environ.get("PYTHONPATH")])))
         try:
-            return subprocess.call(serve_arguments(path, port=port), env=env)
+            code = subprocess.call(serve_arguments(path, port=port), env=env)
         except KeyboardInterrupt:
             return 0
+        return 128 - code if code < 0 else code  # killed by a signal: the shell's convention

@@ -55,6 +55,8 @@ def test_good_pack():
         ("title: x\ndate: 2025-13-01\ncases: [a]\n", ['packs/a-pack.yml:2: date: "2025-13-01" is not a real date (month must be in 1..12)']),
         ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases: unknown key "notes" in a case entry (use id and note)']),
         ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: did not find expected ',' or ']'"]),
+        ('title: ""\ncases: [a]\n', ["packs/a-pack.yml:1: title: is required and must not be empty"]),
+        ("title: x\ncases: [a]\ntitle: y\n", ["packs/a-pack.yml:3: title: duplicate key (first given on line 1)"]),
     ],
 )
 def test_bad_pack(text, expected):
