@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def case_text(
     """A valid case file; pass pieces to vary it."""
     front = f"title: {title}\ndate: {date}\nviolations: {violations}\n" + textwrap.dedent(extra)
     return f"---\n{front}---\n\n{body}"
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    """Every row a query returns from a built database."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 class CasesFolder:

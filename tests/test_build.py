@@ -11,21 +11,13 @@ import pytest
 from caselib.errors import CasesInvalid
 from caselib.pipeline import build
 
-from conftest import REPO, case_text
+from conftest import rows, REPO, case_text
 
 
 def run_build(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "build.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_build_writes_normalised_case(cases, tmp_path):

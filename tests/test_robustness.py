@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CasesFolder
+from conftest import rows, REPO, CasesFolder
 
 SECONDS = 40  # each build takes a few seconds (a 10 MB case about 4); this catches a hang or a blow-up
 HEAD = "---\ntitle: 某区法院法官违规吃喝案\ndate: 2019-11-12\nviolations: [违规吃喝]\n---\n"
@@ -32,14 +32,6 @@ def run_build(cases: CasesFolder, db: Path) -> tuple[subprocess.CompletedProcess
         timeout=120,
     )
     return result, time.perf_counter() - started
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_10_mb_case_builds(cases, tmp_path):
