@@ -1,7 +1,6 @@
 """build.py end to end: exit codes, what is written, and what is never lost."""
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path

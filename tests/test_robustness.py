@@ -7,7 +7,6 @@ the test instead of stalling the suite. "Cleanly" means exit 1 with
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
