@@ -134,7 +134,7 @@ class Corpus:
         self.ids: list[str] = []
         self.paths: list[str] = []
         self.parts: list[tuple[str, str, str]] = []
-        for row in conn.execute("select rowid as _rowid, * from cases order by rowid"):
+        for row in conn.execute("select c.rowid as _rowid, t.*, c.* from cases c join case_texts t on t.id = c.id order by c.rowid"):
             labels = []
             for name in ("violations", "sanctions", "disciplines"):
                 for label in json.loads(row[name] or "[]"):

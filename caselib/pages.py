@@ -114,7 +114,9 @@ async def related_cases(datasette, case_id: str) -> list[dict]:
 
 
 async def case_context(datasette, case_id: str) -> dict | None:
-    found = await _rows(datasette, "select * from cases where id = :id", {"id": case_id})
+    found = await _rows(
+        datasette, "select t.*, c.* from cases c join case_texts t on t.id = c.id where c.id = :id", {"id": case_id}
+    )
     if not found:
         return None
     row = found[0]
@@ -153,7 +155,7 @@ async def home_context(datasette) -> dict:
             if t.group == group
         ]
         groups.append({"name": group, "terms": terms})
-    newest = await _rows(datasette, f"select id, title, year, date, violations from cases order by date desc, id limit {NEWEST}")
+    newest = await _rows(datasette, f"select id, title, year, date, violations from cases order by sort_key desc, id limit {NEWEST}")
     total = (await _rows(datasette, "select count(*) as n from cases"))[0]["n"]
     return {"groups": groups, "newest": [_summary(r) for r in newest], "total": total}
 
@@ -217,8 +219,8 @@ async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
     cases = await _rows(
         datasette,
         """
-        select pc.position, pc.note, c.id, c.title, c.year, c.date, c.violations, c.sanctions, c.facts, c.lessons, c.body_html
-        from pack_cases pc join cases c on c.id = pc.case_id
+        select pc.position, pc.note, c.id, c.title, c.year, c.date, c.violations, c.sanctions, t.facts, t.lessons, t.body_html
+        from pack_cases pc join cases c on c.id = pc.case_id join case_texts t on t.id = c.id
         where pc.pack_id = :id order by pc.position
         """,
         {"id": pack_id},

@@ -30,6 +30,7 @@ from .vocab import Term, Vocabulary, lookup_rows, vocabularies
 TEMP_MARK = ".building-"
 TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.building-(?P<pid>\d+)$")
 SECTION_COLUMNS = list(SECTIONS)
+TEXT_TABLE = "case_texts"
 FTS_TABLE = "cases_fts"
 FTS_COLUMNS = ("title", "body", "labels")
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
@@ -54,14 +55,23 @@ CASE_COLUMNS: dict[str, type] = {
     "source": str,
     "tags": str,
     "lang": str,
-    **{column: str for column in SECTION_COLUMNS},
-    "other_text": str,
-    "body_html": str,
+    "summary": str,
     "path": str,
     "as_written": str,
     "digest": str,
     "sort_key": str,
 }
+# The long texts live in their own table, one row per case. Kept out of
+# ``cases``, they leave its rows a few hundred bytes: a search matching most
+# of 100,000 cases then reads far fewer pages for its count, its page and
+# each facet (measured: 1.7 s -> under 0.5 s for a one-character search).
+TEXT_COLUMNS: dict[str, type] = {
+    "id": str,
+    **{column: str for column in SECTION_COLUMNS},
+    "other_text": str,
+    "body_html": str,
+}
+SUMMARY_LENGTH = 120
 
 
 def sort_key(date: str, case_id: str) -> str:
@@ -86,6 +96,13 @@ def _label(vocab: Vocabulary, code: str | None) -> str | None:
     return vocab.by_code[code].zh if code else None
 
 
+def summary(case: Case, length: int = SUMMARY_LENGTH) -> str | None:
+    """The opening of a case's facts (or else of its body) as one line of plain text."""
+    text = case.sections.get("facts") or case.other_text or next(iter(case.sections.values()), "")
+    flat = " ".join(text.split())
+    return (flat[:length] + ("…" if len(flat) > length else "")) or None
+
+
 def case_row(case: Case) -> dict:
     """The ``cases`` row for a case: canonical Chinese labels, JSON arrays."""
     v = vocabularies()
@@ -108,13 +125,21 @@ def case_row(case: Case) -> dict:
         "source": case.source,
         "tags": _json(case.tags),
         "lang": case.lang,
-        **{column: case.sections.get(column) for column in SECTION_COLUMNS},
-        "other_text": case.other_text or None,
-        "body_html": case.body_html,
+        "summary": summary(case),
         "path": case.file or case.path,
         "as_written": _json(case.as_written) if case.as_written else None,
         "digest": case.digest,
         "sort_key": sort_key(case.date, case.id),
+    }
+
+
+def text_row(case: Case) -> dict:
+    """The ``case_texts`` row for a case: its sections, other text and HTML."""
+    return {
+        "id": case.id,
+        **{column: case.sections.get(column) for column in SECTION_COLUMNS},
+        "other_text": case.other_text or None,
+        "body_html": case.body_html,
     }
 
 
@@ -132,11 +157,12 @@ def _terms_of_row(row: dict) -> list[Term]:
 def searchable_parts(row: dict | Case) -> dict[str, str]:
     """The text a search looks through, per FTS column (before rewriting).
 
-    Computed from a ``cases`` row, so the build can compute it again for a
-    stored row when an incremental build removes that row from the index.
+    Computed from a ``cases`` row joined with its ``case_texts`` row, so the
+    build can compute it again for a stored case when an incremental build
+    removes it from the index.
     """
     if isinstance(row, Case):
-        row = case_row(row)
+        row = {**case_row(row), **text_row(row)}
     labels = [label for term in _terms_of_row(row) for label in (term.zh, term.en)]
     body = [row["other_text"], *(row[c] for c in SECTION_COLUMNS)]
     meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
@@ -161,13 +187,14 @@ class Record:
     digest: str
     related: list[tuple[str, int]]
     row: dict
+    text: dict
     fts: tuple[str, ...]
     links: dict[str, list[dict]]
 
 
 def make_record(case: Case) -> Record:
-    row = case_row(case)
-    return Record(case.id, case.path, case.digest, case.related, row, fts_values(row), link_rows(case))
+    row, text = case_row(case), text_row(case)
+    return Record(case.id, case.path, case.digest, case.related, row, text, fts_values({**row, **text}), link_rows(case))
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -179,6 +206,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         )
         db[vocab.table].insert_all(lookup_rows(vocab))
     db["cases"].create(CASE_COLUMNS, pk="id", not_null={"title", "date", "year", "violations"})
+    db[TEXT_TABLE].create(TEXT_COLUMNS, pk="id", foreign_keys=[("id", "cases", "id")])
     for vocab in vocabs.values():
         if vocab.link_table:
             column = link_column(vocab)
@@ -234,6 +262,7 @@ def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size:
         return 0
     before = db.execute("select coalesce(max(rowid), 0) from cases").fetchone()[0]
     db["cases"].insert_all((r.row for r in records), batch_size=batch_size)
+    db[TEXT_TABLE].insert_all((r.text for r in records), batch_size=batch_size)
     new_ids = {r.id for r in records}
     rowids = {
         case_id: rowid
@@ -260,7 +289,9 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        rows = db.execute(f"select rowid, * from cases where id in ({marks})", chunk)
+        rows = db.execute(
+            f"select c.rowid, c.*, t.* from cases c join {TEXT_TABLE} t on t.id = c.id where c.id in ({marks})", chunk
+        )
         columns = [d[0] for d in rows.description]
         for values in rows.fetchall():
             row = dict(zip(columns, values))
@@ -270,6 +301,7 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
             )
         for table in [*link_tables, "related", "similar"]:
             db.execute(f"delete from [{table}] where case_id in ({marks})", chunk)
+        db.execute(f"delete from {TEXT_TABLE} where id in ({marks})", chunk)
         db.execute(f"delete from cases where id in ({marks})", chunk)
     return len(ids)
 
@@ -357,7 +389,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def fingerprint() -> str:

@@ -56,9 +56,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 RENDERED_VIEWS = frozenset({"table", "database"})
 
 CASES_DATABASE = "cases"
-CASES_TABLE = "cases"
+CASE_TABLES = frozenset({"cases", "case_texts"})
 
-# The one mapping of ``cases`` columns to spreadsheet headers, in table order.
+# The one mapping of ``cases`` and ``case_texts`` columns to spreadsheet headers.
 CASE_HEADERS: dict[str, str] = {
     "id": "案例编号",
     "title": "标题",
@@ -78,6 +78,7 @@ CASE_HEADERS: dict[str, str] = {
     "source": "来源",
     "tags": "关键词",
     "lang": "语言",
+    "summary": "案情摘要",
     "facts": "基本案情",
     "outcome": "处理结果",
     "analysis": "案例评析",
@@ -106,6 +107,7 @@ HEADER_WIDTHS: dict[str, float] = {
     CASE_HEADERS["unit"]: 24,
     CASE_HEADERS["path"]: 30,
     "摘要": 60,
+    CASE_HEADERS["summary"]: 60,
 }
 TEXT_WIDTH = 60
 MIN_WIDTH = 8
@@ -149,8 +151,8 @@ class Export:
 
 
 def export_columns(names: Sequence[str], database: str | None, table: str | None) -> list[Column]:
-    """The columns to write: ``cases`` columns renamed, unreadable ones dropped."""
-    if (database, table) != (CASES_DATABASE, CASES_TABLE):
+    """The columns to write: case columns renamed, unreadable ones dropped."""
+    if database != CASES_DATABASE or table not in CASE_TABLES:
         return [Column(i, name) for i, name in enumerate(names)]
     return [
         Column(i, CASE_HEADERS.get(name, name))

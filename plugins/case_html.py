@@ -9,7 +9,7 @@ from datasette import hookimpl
 
 from caselib.render import excerpt
 
-HTML_COLUMNS = {("cases", "body_html")}
+HTML_COLUMNS = {("case_texts", "body_html")}
 
 
 @hookimpl

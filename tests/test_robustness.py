@@ -41,7 +41,7 @@ def test_a_10_mb_case_builds(cases, tmp_path):
     result, seconds = run_build(cases, tmp_path / "cases.db")
     assert (0, "built") == (result.returncode, result.stderr[:5]), result.stderr[-2000:]
     assert seconds < SECONDS
-    assert [(len("\n".join([paragraph] * 17_500)),)] == rows(tmp_path / "cases.db", "select length(facts) from cases")
+    assert [(len("\n".join([paragraph] * 17_500)),)] == rows(tmp_path / "cases.db", "select length(facts) from case_texts")
 
 
 def test_a_single_1_mb_line_builds(cases, tmp_path):
@@ -50,7 +50,7 @@ def test_a_single_1_mb_line_builds(cases, tmp_path):
     result, seconds = run_build(cases, tmp_path / "cases.db")
     assert (0, "built") == (result.returncode, result.stderr[:5]), result.stderr[-2000:]
     assert seconds < SECONDS
-    assert [(line,)] == rows(tmp_path / "cases.db", "select facts from cases")
+    assert [(line,)] == rows(tmp_path / "cases.db", "select facts from case_texts")
 
 
 TOO_DEEP = (
@@ -132,9 +132,9 @@ def test_odd_unicode_that_is_accepted(cases, tmp_path):
         ("mixed-scripts", "Zhang 某 (Чжан, Ζήνων) 受贿案 مرحبا", "2019-11-12", '["违规吃喝"]', None, "[]", "张某接受宴请。"),
         ("rtl-marks", "反转标题案", "2019-11-12", '["违规吃喝"]', None, "[]", "张某接受宴请。"),
         ("zero-width", "张某受贿案", "2019-11-12", '["受贿", "违规吃喝"]', 126000, "[]", None),
-    ] == rows(tmp_path / "cases.db", "select id, title, date, violations, amount, tags, facts from cases order by id")
+    ] == rows(tmp_path / "cases.db", "select id, title, date, violations, amount, tags, facts from cases join case_texts using (id) order by id")
     assert [("line-separators", "某区 法院", "正文\u2028续行。")] == rows(
-        tmp_path / "cases.db", "select id, unit, other_text from cases where id = 'line-separators'"
+        tmp_path / "cases.db", "select id, unit, other_text from cases join case_texts using (id) where id = 'line-separators'"
     )
     assert [("zero-width", "full-width")] == rows(tmp_path / "cases.db", "select case_id, related_id from related")
     assert seconds < SECONDS

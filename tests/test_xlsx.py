@@ -26,8 +26,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASE_HEADERS = [
     "案例编号", "标题", "日期", "年份", "违规类型", "处分处理", "违反的纪律", "四种形态", "职级",
     "人员类别", "地区", "单位", "职务", "涉案金额（元）", "行为期间", "来源", "关键词", "语言",
-    "基本案情", "处理结果", "案例评析", "警示启示", "相关条规", "以案促改", "其他内容", "源文件",
+    "案情摘要", "源文件",
 ]
+TEXT_HEADERS = ["案例编号", "基本案情", "处理结果", "案例评析", "警示启示", "相关条规", "以案促改", "其他内容"]
 BRIBERY = "violations__arraycontains=受贿"
 
 
@@ -112,15 +113,20 @@ def test_values_are_readable(small_site):
     assert "中秋节、购物卡" == row["关键词"]
     assert 126000 == row["涉案金额（元）"] and isinstance(row["涉案金额（元）"], int)
     assert 2021 == row["年份"] and isinstance(row["年份"], int)
-    assert "甲某在中秋节前后收受管理服务对象所送购物卡。" == row["基本案情"]
+    assert "甲某在中秋节前后收受管理服务对象所送购物卡。" == row["案情摘要"]
     amount = ws.cell(row=3, column=CASE_HEADERS.index("涉案金额（元）") + 1)
     assert ("n", "#,##0") == (amount.data_type, amount.number_format)
+
+
+def test_case_texts_export_has_whole_sections(small_site):
+    headers, rows = export(small_site, "/cases/case_texts.xlsx?id=gift-cards")
+    assert (TEXT_HEADERS, "甲某在中秋节前后收受管理服务对象所送购物卡。") == (headers, rows[0]["基本案情"])
 
 
 def test_header_row_is_bold_frozen_and_filtered(small_site):
     ws = sheet(small_site.get(f"/cases/cases.xlsx?{BRIBERY}"))
     assert "A2" == ws.freeze_panes
-    assert "A1:Z4" == ws.auto_filter.ref
+    assert "A1:T4" == ws.auto_filter.ref
     assert all(cell.font.b for cell in ws[1])
     assert ws.column_dimensions["B"].width > ws.column_dimensions["C"].width
 

@@ -44,6 +44,7 @@ PAGES = [
     "/cases/cases?_search=script",
     "/cases/cases?_search=alert",
     "/cases/cases?_facet=unit&_facet=position&_facet=source&_facet=period&_facet_array=tags",
+    "/cases/case_texts",
     "/cases/related",
     "/cases/case_violations",
     "/search?q=alert",
@@ -90,8 +91,10 @@ SCAN_PAGE = """([urlAttributes, forbidden]) => {
   }
   return found;
 }"""
-# The tags inside the case bodies of the table page (the site's render_cell).
-TABLE_BODY_CELLS = "() => [...document.querySelectorAll('td.col-body_html')].map(e => [e.children.length, e.textContent])"
+# The tags inside the text cells of the table pages: the case list's summaries
+# and the bodies of case_texts (shown as excerpts by the site's render_cell).
+TEXT_CELLS = {"/cases/cases": "td.col-summary", "/cases/case_texts": "td.col-body_html"}
+CELLS_SCRIPT = "(selector) => [...document.querySelectorAll(selector)].map(e => [e.children.length, e.textContent])"
 NOTHING_FOUND = {"handlers": [], "urls": [], "scripts": [], "elements": [], "styles": []}
 
 
@@ -196,12 +199,12 @@ def test_every_attack_case_is_valid_and_built(xss_db):
 
 
 def test_stored_body_html_has_no_live_markup(xss_db):
-    found = {case_id: live_markup(html) for case_id, html in stored(xss_db, "select id, body_html from cases")}
+    found = {case_id: live_markup(html) for case_id, html in stored(xss_db, "select id, body_html from case_texts")}
     assert {case_id: [] for case_id in CASE_IDS} == found
 
 
 def test_code_spans_and_blocks_stay_text(xss_db):
-    [(html,)] = stored(xss_db, "select body_html from cases where id = 'xss-code-spans'")
+    [(html,)] = stored(xss_db, "select body_html from case_texts where id = 'xss-code-spans'")
     assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html
     assert "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in html
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;\n&lt;img src=x onerror=alert(1)&gt;\n</code></pre>" in html
@@ -209,7 +212,7 @@ def test_code_spans_and_blocks_stay_text(xss_db):
 
 
 def test_rejected_links_stay_readable_text(xss_db):
-    [(html,)] = stored(xss_db, "select body_html from cases where id = 'xss-javascript-links'")
+    [(html,)] = stored(xss_db, "select body_html from case_texts where id = 'xss-javascript-links'")
     assert "链接 [点我](javascript:alert(1))" in html
     assert "<a " not in html
 
@@ -233,7 +236,7 @@ def test_hand_edited_body_html_is_cleaned_on_the_case_page(cases, make_site):
     )
     conn = sqlite3.connect(site.db_path)
     with conn:
-        assert 1 == conn.execute("update cases set body_html = ? where id = 'plain'", (edited,)).rowcount
+        assert 1 == conn.execute("update case_texts set body_html = ? where id = 'plain'", (edited,)).rowcount
     conn.close()
     response = site.get("/cases/cases/plain")
     assert 200 == response.status_code
@@ -264,11 +267,11 @@ def test_page_runs_no_case_script(server, browser, path):
         check_visit(visit)
         if path.startswith("/cases/cases/"):
             assert 1 == visit.page.locator("h2#section-outcome").count(), "the body is not on the page as markup"
-        if path == "/cases/cases":
-            cells = visit.page.evaluate(TABLE_BODY_CELLS)
+        if path in TEXT_CELLS:
+            cells = visit.page.evaluate(CELLS_SCRIPT, TEXT_CELLS[path])
             assert len(cells) >= 10
-            assert [] == [text for children, text in cells if children], "the list shows excerpts as plain text"
-            assert any("<script" in text for _, text in cells)
+            assert [] == [text for children, text in cells if children], "the lists show excerpts as plain text"
+            assert any("<script" in text or "<img" in text for _, text in cells)
 
 
 @pytest.mark.browser
