@@ -1,4 +1,6 @@
-"""A fast facet for the multi-valued vocabulary columns (violations, sanctions).
+"""Facets: a fast one for the vocabulary columns, and whole-result counts on every page.
+
+1. A fast facet for the multi-valued vocabulary columns (violations, sanctions).
 
 Datasette's array facet unpacks the JSON column of every matching row with
 json_each and de-duplicates whole rows; at 100,000 cases that takes seconds
@@ -8,13 +10,20 @@ facet's interface: its values toggle ``violations__arraycontains=…``, so
 filters, CSV and JSON links stay exactly as Datasette makes them.
 
 Configure it in metadata.yml as ``- linked: violations``.
+
+2. Facet counts over the whole result on every page. Datasette 0.65 hands
+each facet the page's SQL without its ORDER BY and LIMIT, but from page 2 on
+that SQL still holds the ``_next`` keyset condition, so the sidebar counted
+only the rows after the cursor (and at 100,000 cases took seconds, where page
+1 takes milliseconds). The facet classes here drop that last condition; the
+site registers them in place of Datasette's own (plugins/facets.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from datasette.facets import ArrayFacet
+from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
@@ -53,7 +62,70 @@ def facet_sql(column: str, sql: str, limit: int) -> str:
     """
 
 
-class LinkedFacet(ArrayFacet):
+def _last_group_start(sql: str) -> int | None:
+    """Where the parenthesised group that ends ``sql`` opens (quotes respected)."""
+    depth, quote = 0, None
+    for index in range(len(sql) - 1, -1, -1):
+        char = sql[index]
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"[]":
+            quote = "[" if char == "]" else char
+        elif char == ")":
+            depth += 1
+        elif char == "(":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+ROWID_KEYSET = re.compile(r"rowid > :p\d+$")
+
+
+def without_keyset(sql: str, params: dict) -> tuple[str, dict]:
+    """``sql`` without the ``_next`` condition Datasette appended last, and the
+    parameters it still uses. The condition is a parenthesised group (or
+    ``rowid > :pN`` for rowid tables) that is the last term of the WHERE."""
+    body = sql.rstrip()
+    found = ROWID_KEYSET.search(body)
+    start = found.start() if found else (_last_group_start(body) if body.endswith(")") else None)
+    if start is None:
+        return sql, params
+    before = body[:start]
+    if before.endswith(" and "):
+        body = before[: -len(" and ")]
+    elif before.endswith("where "):
+        body = before[: -len("where ")].rstrip()
+    else:
+        return sql, params
+    kept = {name: value for name, value in params.items() if re.search(rf":{re.escape(name)}\b", body)}
+    return body + " ", kept
+
+
+class WholeResult:
+    """Mixin: count over every matching row, whichever page is shown."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.request is not None and self.request.args.get("_next") and self.sql:
+            self.sql, self.params = without_keyset(self.sql, self.params)
+
+
+class WholeResultColumnFacet(WholeResult, ColumnFacet):
+    pass
+
+
+class WholeResultArrayFacet(WholeResult, ArrayFacet):
+    pass
+
+
+class WholeResultDateFacet(WholeResult, DateFacet):
+    pass
+
+
+class LinkedFacet(WholeResult, ArrayFacet):
     type = "linked"
 
     async def suggest(self):

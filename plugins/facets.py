@@ -1,10 +1,18 @@
-"""Registers the link-table facet (caselib/facets.py) used by metadata.yml."""
+"""Registers the site's facet classes (caselib/facets.py): the link-table
+facet used by metadata.yml, and Datasette's column, array and date facets
+counting over the whole result on every page, in place of Datasette's own."""
 
 from datasette import hookimpl
+from datasette.plugins import pm
 
-from caselib.facets import LinkedFacet
+from caselib.facets import LinkedFacet, WholeResultArrayFacet, WholeResultColumnFacet, WholeResultDateFacet
+
+# Datasette's default facet classes count page 2+ wrongly (see caselib/facets.py);
+# the same types are registered below with that fixed.
+if pm.get_plugin("datasette.facets") is not None:
+    pm.unregister(name="datasette.facets")
 
 
 @hookimpl
 def register_facet_classes():
-    return [LinkedFacet]
+    return [WholeResultColumnFacet, WholeResultDateFacet, WholeResultArrayFacet, LinkedFacet]
