@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import CaseFileError, CasesInvalid, Problem, UsageError
 from .parse import parse_case
@@ -17,17 +21,21 @@ from .source import source_from_bytes
 from .packs import Pack, PackError, pack_files, packs_digest, parse_pack, unknown_case_problems
 from .store import (
     Record,
+    atomic_database,
+    begin_full,
+    finish_full,
+    insert_records,
     remove_stale_temp_files,
     make_record,
     stored_index,
     stored_packs_digest,
     stored_related,
     update_database,
-    write_database,
 )
 
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
+WRITE_BATCH = 2000  # parsed cases written to the database at a time in a full build
 
 Progress = Callable[[int, int], None]
 
@@ -131,25 +139,61 @@ def _load_chunk(tasks: list[Task]) -> list[Loaded]:
     return [load(*task) for task in tasks]
 
 
-def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
-    """Load every file, using ``jobs`` processes when there is enough to parse."""
-    total = len(tasks)
+def _exit_with(parent: int) -> None:
+    """End this worker once the build that started it is gone (even by kill -9)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers hold no reference cycles worth collecting, leave Ctrl-C to the
+    build, which stops them and cleans up, and never outlive it."""
+    gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: a build makes millions of short-lived,
+    acyclic objects, and collecting them costs ~10% of the parse."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) -> Iterator[list[Loaded]]:
+    """Load every file, in order, a chunk at a time, using ``jobs`` processes
+    when there is enough to parse; the caller can store one chunk while the
+    workers parse the next."""
+    total, done = len(tasks), 0
+    chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
     to_parse = sum(1 for _, digest, _ in tasks if digest is None)
     if jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
-        results: list[Loaded] = []
-        for index, task in enumerate(tasks, 1):
-            results.append(load(*task))
-            if progress and (index % CHUNK == 0 or index == total):
-                progress(index, total)
-        return results
-    chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
-    results = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for chunk_result in pool.map(_load_chunk, chunks):
-            results.extend(chunk_result)
+        results: Iterator[list[Loaded]] = map(_load_chunk, chunks)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
+        results = pool.map(_load_chunk, chunks)
+    try:
+        for result in results:
+            done += len(result)
             if progress:
-                progress(len(results), total)
-    return results
+                progress(done, total)
+            yield result
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
+    """Load every file (see load_chunks), all at once."""
+    return [loaded for chunk in load_chunks(tasks, jobs, progress) for loaded in chunk]
 
 
 def duplicate_id_problems(paths: list[Path]) -> list[Problem]:
@@ -167,11 +211,18 @@ def duplicate_id_problems(paths: list[Path]) -> list[Problem]:
     return problems
 
 
-def related_problems(records: list[Record], ids: set[str]) -> list[Problem]:
+References = list[tuple[str, list[tuple[str, int]]]]  # (path, [(related id, line)]) per case
+
+
+def references(records: list[Record]) -> References:
+    return [(record.path, record.related) for record in records if record.related]
+
+
+def related_problems(refs: References, ids: set[str]) -> list[Problem]:
     return [
-        Problem(record.path, line, "related", f'no case has the id "{related_id}"')
-        for record in records
-        for related_id, line in record.related
+        Problem(path, line, "related", f'no case has the id "{related_id}"')
+        for path, related in refs
+        for related_id, line in related
         if related_id not in ids
     ]
 
@@ -217,6 +268,12 @@ def default_packs_dir(cases_dir: Path) -> Path:
     return cases_dir.resolve().parent / "packs"
 
 
+def stored_paths(paths: list[Path], cases_dir: Path) -> dict[Path, str]:
+    """stored_path for many files, resolving the cases folder once."""
+    root = cases_dir.resolve().name
+    return {p: f"{root}/{p.relative_to(cases_dir).as_posix()}" for p in paths}
+
+
 def build(
     cases_dir: Path,
     db_path: Path | None,
@@ -230,8 +287,8 @@ def build(
 
     An existing database built by this version is updated incrementally:
     files whose bytes are unchanged are not parsed again. ``full`` rebuilds
-    from scratch. Raises CasesInvalid (with every problem) before anything is
-    written, so a failed build never touches the published database.
+    from scratch. Raises CasesInvalid (with every problem) and leaves the
+    published database as it was when any case, pack or reference is wrong.
     """
     started = time.perf_counter()
     paths = discover(cases_dir)
@@ -239,33 +296,95 @@ def build(
         remove_stale_temp_files(db_path)
     known = None if (full or db_path is None) else stored_index(db_path)
     digests = {path: digest for path, (_, digest) in (known or {}).items()}
-    files = {p: stored_path(p, cases_dir) for p in paths}
+    files = stored_paths(paths, cases_dir)
     tasks = [(p, digests.get(files[p]), files[p]) for p in paths]
-    results = load_all(tasks, jobs or default_jobs(), progress)
+    with collector_paused():
+        if db_path is not None and known is None:
+            report = _build_full(db_path, tasks, paths, jobs or default_jobs(), progress, packs_dir)
+        else:
+            report = _check_or_update(db_path, known, tasks, paths, jobs or default_jobs(), progress, packs_dir)
+    report.seconds = time.perf_counter() - started
+    parsed_at, stored_at = report.stages["parse"], report.stages["store"]
+    # In a full build "parse" includes storing what was parsed (they overlap);
+    # "store" is what follows: the search index merge, similar cases, indexes.
+    report.stages = {"parse": parsed_at - started, "store": stored_at - parsed_at}
+    return report
+
+
+def _problems_across_files(paths: list[Path], refs: References, ids: set[str]) -> list[Problem]:
+    return duplicate_id_problems(paths) + related_problems(refs, ids)
+
+
+def _build_full(
+    db_path: Path, tasks: list[Task], paths: list[Path], jobs: int, progress: Progress | None, packs_dir: Path | None
+) -> BuildReport:
+    """Parse in the workers while this process stores what they return.
+
+    Everything is written to the temporary database of atomic_database; from
+    the first problem on nothing more is written, every file is still read
+    so that all problems are reported, and the temporary file is removed.
+    """
+    ids = {p.stem for p in paths}  # every file, so a broken one is not reported as missing too
+    problems: list[Problem] = []
+    refs: References = []
+    pending: list[Record] = []
+    count = 0
+    with atomic_database(db_path) as db:
+        begin_full(db)
+        for chunk in load_chunks(tasks, jobs, progress):
+            for loaded in chunk:
+                if isinstance(loaded, list):
+                    problems += loaded
+                elif isinstance(loaded, Record):
+                    pending.append(loaded)
+                    refs += references([loaded])
+            if problems:
+                pending.clear()
+            elif len(pending) >= WRITE_BATCH:
+                count += insert_records(db, pending)
+                pending = []
+        parsed = time.perf_counter()
+        problems += _problems_across_files(paths, refs, ids)
+        packs, pack_problems, digest = load_packs(packs_dir, ids)
+        problems += pack_problems
+        if problems:
+            raise CasesInvalid(problems)
+        count += insert_records(db, pending)
+        finish_full(db, count, packs, digest)
+    return BuildReport(
+        count, 0.0, db_path, True, added=count, packs=len(packs), stages={"parse": parsed, "store": time.perf_counter()}
+    )
+
+
+def _check_or_update(
+    db_path: Path | None,
+    known: dict[str, tuple[str, str]] | None,
+    tasks: list[Task],
+    paths: list[Path],
+    jobs: int,
+    progress: Progress | None,
+    packs_dir: Path | None,
+) -> BuildReport:
+    """Check every case (no database), or update an existing database with
+    the files whose bytes changed."""
+    results = load_all(tasks, jobs, progress)
     parsed = time.perf_counter()
     problems = [p for r in results if isinstance(r, list) for p in r]
     records = [r for r in results if isinstance(r, Record)]
     unchanged = [r for r in results if isinstance(r, Unchanged)]
-    ids = {p.stem for p in paths}  # every file, so a broken one is not reported as missing too
-    problems += duplicate_id_problems(paths)
-    problems += related_problems(records, ids)
+    ids = {p.stem for p in paths}
+    problems += _problems_across_files(paths, references(records), ids)
     if unchanged and db_path is not None:
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
             reread = load(Path(entry.path) if Path(entry.path).is_absolute() else Path.cwd() / entry.path)
-            problems += reread if isinstance(reread, list) else related_problems([reread], ids)
+            problems += reread if isinstance(reread, list) else related_problems(references([reread]), ids)
     packs, pack_problems, digest = load_packs(packs_dir, ids)
     problems += pack_problems
     if problems:
         raise CasesInvalid(problems)
-    stages = {"parse": parsed - started}
     total = len(records) + len(unchanged)
-    report = BuildReport(
-        total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, packs=len(packs), stages=stages
-    )
-    if db_path is not None and known is None:
-        write_database(db_path, records, packs, digest)
-        report.written, report.added = True, len(records)
-    elif db_path is not None:
+    report = BuildReport(total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, packs=len(packs))
+    if db_path is not None and known is not None:
         old_ids = {case_id for case_id, _ in known.values()}
         remove = sorted(old_ids - {u.id for u in unchanged})
         report.added = len([r for r in records if r.id not in old_ids])
@@ -274,8 +393,7 @@ def build(
         if remove or records or stored_packs_digest(db_path) != digest:
             update_database(db_path, remove, records, total, packs, digest)
             report.written = True
-    stages["store"] = time.perf_counter() - parsed
-    report.seconds = time.perf_counter() - started
+    report.stages = {"parse": parsed, "store": time.perf_counter()}
     return report
 
 

@@ -490,19 +490,30 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
         raise
 
 
+def begin_full(db: sqlite_utils.Database) -> None:
+    """Prepare an empty database for a bulk load: the schema, and no
+    incremental merging of the search index while loading."""
+    create_schema(db)
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', 0)")
+
+
+def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_digest: str) -> None:
+    """After the bulk load: one merge of the search index, similar cases,
+    training packs, indexes and the build's fingerprint."""
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
+    write_similar(db)
+    write_packs(db, packs, packs_digest)
+    create_indexes(db)
+    write_build_info(db, count)
+
+
 def write_database(target: Path, records: list[Record], packs: list[Pack], packs_digest: str) -> int:
     """Build the whole database for ``records`` into ``target``."""
     with atomic_database(target) as db:
-        create_schema(db)
-        # Bulk load: no incremental merging while loading, one merge at the end.
-        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', 0)")
+        begin_full(db)
         count = insert_records(db, records)
-        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
-        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
-        write_similar(db)
-        write_packs(db, packs, packs_digest)
-        create_indexes(db)
-        write_build_info(db, count)
+        finish_full(db, count, packs, packs_digest)
     return count
 
 

@@ -128,19 +128,15 @@ def test_sigint_mid_write_exits_130_and_leaves_nothing_behind(big_corpus, publis
     assert [] == temp_files(published)
 
 
-def test_invalid_case_stops_the_build_before_any_temporary_file(tmp_path, published):
+def test_invalid_case_fails_the_build_and_leaves_nothing_behind(tmp_path, published):
+    """A full build stores cases while others are still being parsed; a bad
+    file found late still leaves the published database as it was."""
     folder = CasesFolder(tmp_path / "bad-cases")
     write_corpus(folder, 600, "case")
     folder.write("2025/zz-bad.md", case_text(violations="[违规吃喝喝]"))
     before = sha256(published)
-    process = subprocess.Popen(build_command(folder.root, published), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen: set[str] = set()
-    while process.poll() is None:
-        seen.update(temp_files(published))
-        time.sleep(POLL_SECONDS)
-    _, stderr = process.communicate(timeout=TIMEOUT)
-    assert 1 == process.returncode, stderr
-    assert "zz-bad.md:4: violations:" in stderr
-    assert set() == seen
+    result = run_build(folder.root, published, "--full")
+    assert 1 == result.returncode, result.stderr
+    assert "zz-bad.md:4: violations:" in result.stderr
     assert [] == temp_files(published)
     assert before == sha256(published)

@@ -134,3 +134,22 @@ def test_reference_contains():
     assert search.contains("违规，吃喝", '"违规 吃喝"')
     assert search.contains("The KTV bill", "ktv")
     assert not search.contains("The KTVs bill", "ktv")
+
+
+# Property: the index skips NFKC for text whose tokens it cannot change; what
+# unicode61 makes of the result is exactly what it makes of fully normalised text.
+WIDE_ALPHABET = "受贿违规礼金ＡＢａｂ１２，。：（）　…‥ｶﾞ①ﬁ㈱⼀豈é\u0301\u0308 -.!xyzÉ½²"
+
+
+def fts_tokens(text: str) -> list[tuple[str, int]]:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create virtual table t using fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("create virtual table v using fts5vocab(t, 'instance')")
+    conn.execute("insert into t(rowid, x) values (1, ?)", [text])
+    return conn.execute("select term, offset from v order by offset").fetchall()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=WIDE_ALPHABET, max_size=40))
+def test_index_text_tokens_equal_those_of_fully_normalised_text(text):
+    assert fts_tokens(search.index_text(search.normalise(text))) == fts_tokens(search.index_text(text))
