@@ -114,14 +114,14 @@ def load(path: Path, known_digest: str | None = None, file: str | None = None) -
     Problems are returned, not raised, so one bad file never hides another.
     ``file`` is the path stored in the database (see stored_path).
     """
-    display = display_path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
-        return [Problem(display, 1, "", f"cannot read file: {err.strerror or err}")]
+        return [Problem(display_path(path), 1, "", f"cannot read file: {err.strerror or err}")]
     digest = hashlib.sha256(data).hexdigest()
     if digest == known_digest:
-        return Unchanged(path.stem, display)
+        return Unchanged(path.stem, str(path))
+    display = display_path(path)
     try:
         case = parse_case(source_from_bytes(data, display, path.stem))
         case.file = file or display
@@ -376,7 +376,7 @@ def _check_or_update(
     problems += _problems_across_files(paths, references(records), ids)
     if unchanged and db_path is not None:
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
-            reread = load(Path(entry.path) if Path(entry.path).is_absolute() else Path.cwd() / entry.path)
+            reread = load(Path(entry.path))
             problems += reread if isinstance(reread, list) else related_problems(references([reread]), ids)
     packs, pack_problems, digest = load_packs(packs_dir, ids)
     problems += pack_problems

@@ -13,6 +13,7 @@ import os
 import shutil
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -499,12 +500,19 @@ def begin_full(db: sqlite_utils.Database) -> None:
 
 def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_digest: str) -> None:
     """After the bulk load: one merge of the search index, similar cases,
-    training packs, indexes and the build's fingerprint."""
-    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
-    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
-    write_similar(db)
+    training packs, indexes and the build's fingerprint.
+
+    Similar cases are computed in Python on a second thread while SQLite
+    merges the index and builds the indexes (it releases the GIL meanwhile).
+    """
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        similar = thread.submit(related.compute_similar, _items(db), _explicit(db))
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
+        create_indexes(db)
+        db.execute("delete from similar")
+        _insert_similar(db, similar.result())
     write_packs(db, packs, packs_digest)
-    create_indexes(db)
     write_build_info(db, count)
 
 
