@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,17 +89,27 @@ def display_path(path: Path) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def is_case_file(path: Path, root: Path) -> bool:
-    if path.suffix != ".md" or path.name.startswith(("_", ".")):
-        return False
-    return not any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
-
-
 def discover(root: Path) -> list[Path]:
-    """Every case file under ``root``, in a stable order."""
+    """Every case file under ``root``, in path order: a ``.md`` file whose name
+    starts with neither ``_`` (templates) nor ``.``, outside hidden folders.
+
+    Walks the tree once with os.walk, leaving hidden folders unvisited and
+    symbolic links to folders unfollowed: at 100,000 files this takes a
+    fraction of what globbing and checking every path does.
+    """
     if not root.is_dir():
         raise UsageError(f"cases folder not found: {root}")
-    return sorted(p for p in root.rglob("*.md") if p.is_file() and is_case_file(p, root))
+    found: list[tuple[str, ...]] = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        relative = Path(folder).relative_to(root).parts
+        found += [
+            (*relative, name)
+            for name in names
+            if name.endswith(".md") and not name.startswith(("_", ".")) and os.path.isfile(os.path.join(folder, name))
+        ]
+    found.sort()  # the order of Path objects: part by part
+    return [root.joinpath(*parts) for parts in found]
 
 
 def stored_path(path: Path, cases_dir: Path) -> str:
@@ -174,9 +184,13 @@ def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) 
     total, done = len(tasks), 0
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
     to_parse = sum(1 for _, digest, _ in tasks if digest is None)
-    if jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
-        results: Iterator[list[Loaded]] = map(_load_chunk, chunks)
-        pool = None
+    pool: Executor | None = None
+    if jobs > 1 and to_parse < PARALLEL_THRESHOLD <= total:
+        # Mostly unchanged files: reading and hashing them release the GIL.
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        results: Iterator[list[Loaded]] = pool.map(_load_chunk, chunks)
+    elif jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
+        results = map(_load_chunk, chunks)
     else:
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
         results = pool.map(_load_chunk, chunks)
@@ -199,15 +213,15 @@ def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> 
 def duplicate_id_problems(paths: list[Path]) -> list[Problem]:
     """Files with the same name anywhere in the tree (valid or not)."""
     problems: list[Problem] = []
-    first: dict[str, str] = {}
+    first: dict[str, Path] = {}
     for path in paths:
-        case_id, shown = path.stem, display_path(path)
+        case_id = path.stem
         if case_id in first:
-            other = first[case_id]
+            shown, other = display_path(path), display_path(first[case_id])
             problems.append(Problem(shown, 1, "id", f'duplicate case id "{case_id}": {other} has the same file name'))
             problems.append(Problem(other, 1, "id", f'duplicate case id "{case_id}": {shown} has the same file name'))
         else:
-            first[case_id] = shown
+            first[case_id] = path
     return problems
 
 
@@ -269,9 +283,9 @@ def default_packs_dir(cases_dir: Path) -> Path:
 
 
 def stored_paths(paths: list[Path], cases_dir: Path) -> dict[Path, str]:
-    """stored_path for many files, resolving the cases folder once."""
-    root = cases_dir.resolve().name
-    return {p: f"{root}/{p.relative_to(cases_dir).as_posix()}" for p in paths}
+    """stored_path for many files (all under ``cases_dir``), resolving the cases folder once."""
+    root, depth = cases_dir.resolve().name, len(cases_dir.parts)
+    return {p: "/".join((root, *p.parts[depth:])) for p in paths}
 
 
 def build(

@@ -114,21 +114,34 @@ class Level:
         return found
 
 
+class Levels:
+    """The Level of every key function for one list of items, each built when first needed."""
+
+    def __init__(self, items: list[Item]):
+        self.items = items
+        self._built: list[Level | None] = [None] * len(LEVELS)
+
+    def __getitem__(self, n: int) -> Level:
+        level = self._built[n]
+        if level is None:
+            level = self._built[n] = Level(self.items, LEVELS[n])
+        return level
+
+
 def compute_similar(
-    items: list[Item], explicit: dict[str, list[str]], only: set[str] | None = None
+    items: list[Item], explicit: dict[str, list[str]], only: set[str] | None = None, levels: Levels | None = None
 ) -> dict[str, list[str]]:
     """case id -> up to COUNT computed related ids (explicit ones excluded),
     for every item or for the ids in ``only``."""
-    levels: list[Level | None] = [None] * len(LEVELS)  # built when first needed
+    levels = levels or Levels(items)
     result: dict[str, list[str]] = {}
     for item in items:
         if only is not None and item.id not in only:
             continue
         exclude = {item.id, *explicit.get(item.id, [])}
         chosen: list[str] = []
-        for n, keys in enumerate(LEVELS):
-            level = levels[n] = levels[n] or Level(items, keys)
-            chosen += _ranked(item, level.candidates(item), exclude)[: COUNT - len(chosen)]
+        for n in range(len(LEVELS)):
+            chosen += _ranked(item, levels[n].candidates(item), exclude)[: COUNT - len(chosen)]
             exclude.update(chosen)
             if len(chosen) >= COUNT:
                 break
@@ -136,21 +149,21 @@ def compute_similar(
     return result
 
 
-def affected(old: list[Item], new: list[Item], changed: set[str]) -> set[str]:
+def affected(old: list[Item], new: list[Item], changed: set[str], new_levels: Levels | None = None) -> set[str]:
     """Ids whose computed related cases may differ after ``changed`` ids were
     added, changed or removed: every case that has a changed case among its
     candidates, before or after. (A case's candidates are the WINDOW cases on
     each side of it in each of its groups, so this is exact.)"""
     found: set[str] = set()
-    for items in (old, new):
+    for items, levels in ((old, Levels(old)), (new, new_levels or Levels(new))):
         present = [item for item in items if item.id in changed]
         if not present:
             continue
-        for keys in LEVELS:
-            level = Level(items, keys)
+        for n, keys in enumerate(LEVELS):
+            level = levels[n]
             for item in present:
                 for key in keys(item):
                     members = level.groups[key]
-                    n = level.position[(key, item.id)]
-                    found.update(m.id for m in members[max(0, n - WINDOW) : n + WINDOW + 1])
+                    position = level.position[(key, item.id)]
+                    found.update(m.id for m in members[max(0, position - WINDOW) : position + WINDOW + 1])
     return found

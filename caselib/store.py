@@ -364,15 +364,20 @@ def write_similar(db: sqlite_utils.Database) -> int:
     return len(similar)
 
 
-def update_similar(db: sqlite_utils.Database, old: list[related.Item], changed: set[str]) -> int:
+def update_similar(db: sqlite_utils.Database, old: list[related.Item], new: list[related.Item], changed: set[str]) -> int:
     """Recompute ``similar`` only for the cases a change can reach."""
-    new = _items(db)
-    redo = related.affected(old, new, changed)
+    levels = related.Levels(new)
+    redo = related.affected(old, new, changed, levels)
     for start in range(0, len(redo), 500):
         chunk = sorted(redo)[start : start + 500]
         db.execute(f"delete from similar where case_id in ({', '.join('?' for _ in chunk)})", chunk)
-    _insert_similar(db, related.compute_similar(new, _explicit(db), only=redo))
+    _insert_similar(db, related.compute_similar(new, _explicit(db), only=redo, levels=levels))
     return len(redo)
+
+
+def _item_of(record: Record) -> related.Item:
+    row = record.row
+    return related.item_from_row(row["id"], row["date"], row["violations"], row["title"], row["tags"])
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
@@ -534,6 +539,8 @@ def update_database(
         db.execute("delete from pack_cases")  # packs may point at removed cases
         delete_cases(db, remove)
         insert_records(db, records)
-        update_similar(db, old, set(remove) | {r.id for r in records})
+        gone = set(remove)
+        new = [item for item in old if item.id not in gone] + [_item_of(r) for r in records]  # as _items(db) now reads
+        update_similar(db, old, new, gone | {r.id for r in records})
         write_packs(db, packs, packs_digest)
         write_build_info(db, total)

@@ -37,6 +37,15 @@ def rows(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's), shared by a test module's page tests."""
+    from browser import chromium
+
+    with chromium() as running:
+        yield running
+
+
 class CasesFolder:
     """A folder of case files under a test's tmp_path."""
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import ARTIFACTS, chromium, datasette_server
+from browser import ARTIFACTS, datasette_server
 
 pytestmark = pytest.mark.browser
 
@@ -24,12 +24,6 @@ PAGES = {
 @pytest.fixture(scope="module")
 def server(shipped_db: Path):
     with datasette_server(shipped_db) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
         yield running
 
 

@@ -21,7 +21,8 @@ import pytest
 from caselib.pipeline import build
 from caselib.render import ALLOWED_TAGS
 
-from browser import ARTIFACTS, Visit, chromium, datasette_server
+from browser import ARTIFACTS, Visit, datasette_server
+from conftest import rows
 
 XSS_CASES = Path(__file__).resolve().parent / "xss_cases"
 CASE_IDS = sorted(p.stem for p in XSS_CASES.glob("*.md"))
@@ -117,20 +118,6 @@ def server(xss_db: Path):
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as running:
-        yield running
-
-
-def stored(db_path: Path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 class Markup(HTMLParser):
     """Every tag, attribute and script text in HTML, as a browser's tokenizer sees it."""
 
@@ -195,16 +182,16 @@ def test_the_corpus_is_large_enough():
 
 
 def test_every_attack_case_is_valid_and_built(xss_db):
-    assert CASE_IDS == [row[0] for row in stored(xss_db, "select id from cases order by id")]
+    assert CASE_IDS == [row[0] for row in rows(xss_db, "select id from cases order by id")]
 
 
 def test_stored_body_html_has_no_live_markup(xss_db):
-    found = {case_id: live_markup(html) for case_id, html in stored(xss_db, "select id, body_html from case_texts")}
+    found = {case_id: live_markup(html) for case_id, html in rows(xss_db, "select id, body_html from case_texts")}
     assert {case_id: [] for case_id in CASE_IDS} == found
 
 
 def test_code_spans_and_blocks_stay_text(xss_db):
-    [(html,)] = stored(xss_db, "select body_html from case_texts where id = 'xss-code-spans'")
+    [(html,)] = rows(xss_db, "select body_html from case_texts where id = 'xss-code-spans'")
     assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html
     assert "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in html
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;\n&lt;img src=x onerror=alert(1)&gt;\n</code></pre>" in html
@@ -212,16 +199,16 @@ def test_code_spans_and_blocks_stay_text(xss_db):
 
 
 def test_rejected_links_stay_readable_text(xss_db):
-    [(html,)] = stored(xss_db, "select body_html from case_texts where id = 'xss-javascript-links'")
+    [(html,)] = rows(xss_db, "select body_html from case_texts where id = 'xss-javascript-links'")
     assert "链接 [点我](javascript:alert(1))" in html
     assert "<a " not in html
 
 
 def test_front_matter_is_stored_as_written(xss_db):
     """Escaping is the pages' job: the database keeps what the author wrote."""
-    rows = stored(xss_db, "select title, region, source, tags from cases where id = 'xss-front-matter-text'")
+    stored = rows(xss_db, "select title, region, source, tags from cases where id = 'xss-front-matter-text'")
     assert [(SCRIPT_TAGS_TITLE, "<img src=x onerror=alert(1)>", "javascript:alert(1)",
-             '["<img src=x onerror=alert(1)>", "javascript:alert(1)", "\' onmouseover=\'alert(1)"]')] == rows
+             '["<img src=x onerror=alert(1)>", "javascript:alert(1)", "\' onmouseover=\'alert(1)"]')] == stored
 
 
 def test_hand_edited_body_html_is_cleaned_on_the_case_page(cases, make_site):
