@@ -93,12 +93,14 @@ LEVELS: list[Keys] = [
 class Level:
     """Cases grouped by one key function, each group in date order."""
 
-    def __init__(self, items: list[Item], keys: Keys):
+    def __init__(self, items: list[Item], keys: Keys, wanted: set[Hashable] | None = None):
+        """Only the groups in ``wanted`` (when given) are built."""
         self.keys = keys
         self.groups: dict[Hashable, list[Item]] = defaultdict(list)
         for item in items:
             for key in keys(item):
-                self.groups[key].append(item)
+                if wanted is None or key in wanted:
+                    self.groups[key].append(item)
         self.position: dict[tuple[Hashable, str], int] = {}
         for key, members in self.groups.items():
             members.sort(key=lambda i: (i.date, i.id))
@@ -115,25 +117,29 @@ class Level:
 
 
 class Levels:
-    """The Level of every key function for one list of items, each built when first needed."""
+    """The Level of every key function for one list of items, each built when
+    first needed; with ``focus``, only the groups those items belong to."""
 
-    def __init__(self, items: list[Item]):
+    def __init__(self, items: list[Item], focus: list[Item] | None = None):
         self.items = items
+        self.focus = focus
         self._built: list[Level | None] = [None] * len(LEVELS)
 
     def __getitem__(self, n: int) -> Level:
         level = self._built[n]
         if level is None:
-            level = self._built[n] = Level(self.items, LEVELS[n])
+            keys = LEVELS[n]
+            wanted = None if self.focus is None else {key for item in self.focus for key in keys(item)}
+            level = self._built[n] = Level(self.items, keys, wanted)
         return level
 
 
 def compute_similar(
-    items: list[Item], explicit: dict[str, list[str]], only: set[str] | None = None, levels: Levels | None = None
+    items: list[Item], explicit: dict[str, list[str]], only: set[str] | None = None
 ) -> dict[str, list[str]]:
     """case id -> up to COUNT computed related ids (explicit ones excluded),
     for every item or for the ids in ``only``."""
-    levels = levels or Levels(items)
+    levels = Levels(items, None if only is None else [item for item in items if item.id in only])
     result: dict[str, list[str]] = {}
     for item in items:
         if only is not None and item.id not in only:
@@ -149,16 +155,17 @@ def compute_similar(
     return result
 
 
-def affected(old: list[Item], new: list[Item], changed: set[str], new_levels: Levels | None = None) -> set[str]:
+def affected(old: list[Item], new: list[Item], changed: set[str]) -> set[str]:
     """Ids whose computed related cases may differ after ``changed`` ids were
     added, changed or removed: every case that has a changed case among its
     candidates, before or after. (A case's candidates are the WINDOW cases on
     each side of it in each of its groups, so this is exact.)"""
     found: set[str] = set()
-    for items, levels in ((old, Levels(old)), (new, new_levels or Levels(new))):
+    for items in (old, new):
         present = [item for item in items if item.id in changed]
         if not present:
             continue
+        levels = Levels(items, present)
         for n, keys in enumerate(LEVELS):
             level = levels[n]
             for item in present:

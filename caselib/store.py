@@ -366,12 +366,11 @@ def write_similar(db: sqlite_utils.Database) -> int:
 
 def update_similar(db: sqlite_utils.Database, old: list[related.Item], new: list[related.Item], changed: set[str]) -> int:
     """Recompute ``similar`` only for the cases a change can reach."""
-    levels = related.Levels(new)
-    redo = related.affected(old, new, changed, levels)
+    redo = related.affected(old, new, changed)
     for start in range(0, len(redo), 500):
         chunk = sorted(redo)[start : start + 500]
         db.execute(f"delete from similar where case_id in ({', '.join('?' for _ in chunk)})", chunk)
-    _insert_similar(db, related.compute_similar(new, _explicit(db), only=redo, levels=levels))
+    _insert_similar(db, related.compute_similar(new, _explicit(db), only=redo))
     return len(redo)
 
 
