@@ -472,8 +472,13 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
     remove_stale_temp_files(target)
     temp = temp_path_for(target)
     temp.unlink(missing_ok=True)
+    flushing = None
     if start_from is not None:
         shutil.copyfile(start_from, temp)
+        # Write the copy to disk while the change is applied, so that the
+        # final fsync has only the changed pages left to write.
+        flushing = ThreadPoolExecutor(max_workers=1)
+        flushing.submit(_fsync, temp)
     conn = sqlite3.connect(temp, isolation_level=None)
     try:
         conn.execute("pragma journal_mode = off")
@@ -486,13 +491,21 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
         if start_from is None:
             conn.execute("analyze")
         conn.close()
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
+        if flushing is not None:
+            flushing.shutdown(wait=True)
+        _fsync(temp)
         os.replace(temp, target)
     except BaseException:
         conn.close()
+        if flushing is not None:
+            flushing.shutdown(wait=True)
         temp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def begin_full(db: sqlite_utils.Database) -> None:
