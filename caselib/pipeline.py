@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from .store import (
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
 WRITE_BATCH = 2000  # parsed cases written to the database at a time in a full build
+AHEAD = 4  # chunks in flight per job
 
 Progress = Callable[[int, int], None]
 
@@ -112,17 +114,11 @@ def discover(root: Path) -> list[Path]:
     return [root.joinpath(*parts) for parts in found]
 
 
-def stored_path(path: Path, cases_dir: Path) -> str:
-    """How the database names a case file: from the cases folder's name down,
-    whatever the working folder (e.g. cases/2019/x.md)."""
-    return (Path(cases_dir.resolve().name) / path.relative_to(cases_dir)).as_posix()
-
-
 def load(path: Path, known_digest: str | None = None, file: str | None = None) -> Loaded:
     """Read and parse one file, unless its digest is known; runs in workers.
 
     Problems are returned, not raised, so one bad file never hides another.
-    ``file`` is the path stored in the database (see stored_path).
+    ``file`` is the path stored in the database (see stored_paths).
     """
     try:
         data = path.read_bytes()
@@ -150,18 +146,20 @@ def _load_chunk(tasks: list[Task]) -> list[Loaded]:
 
 
 def _exit_with(parent: int) -> None:
-    """End this worker once the build that started it is gone (even by kill -9)."""
+    """End this worker once its parent is gone: the build, or the fork server
+    that started it for the build (which ends with the build), even after
+    kill -9. A worker whose parent has died is adopted by another process."""
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init() -> None:
     """Workers hold no reference cycles worth collecting, leave Ctrl-C to the
     build, which stops them and cleans up, and never outlive it."""
     gc.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
 
 
 @contextmanager
@@ -180,22 +178,19 @@ def collector_paused() -> Iterator[None]:
 def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) -> Iterator[list[Loaded]]:
     """Load every file, in order, a chunk at a time, using ``jobs`` processes
     when there is enough to parse; the caller can store one chunk while the
-    workers parse the next."""
+    workers parse the next. At most AHEAD chunks per job are in flight, so
+    memory stays bounded whichever side is faster."""
     total, done = len(tasks), 0
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
     to_parse = sum(1 for _, digest, _ in tasks if digest is None)
-    pool: Executor | None = None
-    if jobs > 1 and to_parse < PARALLEL_THRESHOLD <= total:
-        # Mostly unchanged files: reading and hashing them release the GIL.
-        pool = ThreadPoolExecutor(max_workers=jobs)
-        results: Iterator[list[Loaded]] = pool.map(_load_chunk, chunks)
-    elif jobs <= 1 or to_parse < PARALLEL_THRESHOLD:
-        results = map(_load_chunk, chunks)
+    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+        pool: Executor | None = None
+    elif to_parse < PARALLEL_THRESHOLD:
+        pool = ThreadPoolExecutor(max_workers=jobs)  # mostly unchanged files: reading and hashing release the GIL
     else:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
-        results = pool.map(_load_chunk, chunks)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        for result in results:
+        for result in _in_order(pool, chunks, AHEAD * jobs):
             done += len(result)
             if progress:
                 progress(done, total)
@@ -203,6 +198,20 @@ def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) 
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(pool: Executor | None, chunks: list[list[Task]], window: int) -> Iterator[list[Loaded]]:
+    """The loaded chunks in order, with at most ``window`` submitted ahead."""
+    if pool is None:
+        yield from map(_load_chunk, chunks)
+        return
+    waiting: deque[Future] = deque()
+    for chunk in chunks:
+        waiting.append(pool.submit(_load_chunk, chunk))
+        if len(waiting) >= window:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
 
 
 def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
@@ -283,7 +292,9 @@ def default_packs_dir(cases_dir: Path) -> Path:
 
 
 def stored_paths(paths: list[Path], cases_dir: Path) -> dict[Path, str]:
-    """stored_path for many files (all under ``cases_dir``), resolving the cases folder once."""
+    """How the database names each case file (all under ``cases_dir``): from
+    the cases folder's name down, whatever the working folder (e.g.
+    cases/2019/x.md)."""
     root, depth = cases_dir.resolve().name, len(cases_dir.parts)
     return {p: "/".join((root, *p.parts[depth:])) for p in paths}
 
@@ -325,10 +336,6 @@ def build(
     return report
 
 
-def _problems_across_files(paths: list[Path], refs: References, ids: set[str]) -> list[Problem]:
-    return duplicate_id_problems(paths) + related_problems(refs, ids)
-
-
 def _build_full(
     db_path: Path, tasks: list[Task], paths: list[Path], jobs: int, progress: Progress | None, packs_dir: Path | None
 ) -> BuildReport:
@@ -339,7 +346,7 @@ def _build_full(
     so that all problems are reported, and the temporary file is removed.
     """
     ids = {p.stem for p in paths}  # every file, so a broken one is not reported as missing too
-    problems: list[Problem] = []
+    problems: list[Problem] = duplicate_id_problems(paths)  # known before anything is stored
     refs: References = []
     pending: list[Record] = []
     count = 0
@@ -358,7 +365,7 @@ def _build_full(
                 count += insert_records(db, pending)
                 pending = []
         parsed = time.perf_counter()
-        problems += _problems_across_files(paths, refs, ids)
+        problems += related_problems(refs, ids)
         packs, pack_problems, digest = load_packs(packs_dir, ids)
         problems += pack_problems
         if problems:
@@ -387,7 +394,7 @@ def _check_or_update(
     records = [r for r in results if isinstance(r, Record)]
     unchanged = [r for r in results if isinstance(r, Unchanged)]
     ids = {p.stem for p in paths}
-    problems += _problems_across_files(paths, references(records), ids)
+    problems += duplicate_id_problems(paths) + related_problems(references(records), ids)
     if unchanged and db_path is not None:
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
             reread = load(Path(entry.path))

@@ -356,14 +356,6 @@ def _insert_similar(db: sqlite_utils.Database, similar: dict[str, list[str]]) ->
     )
 
 
-def write_similar(db: sqlite_utils.Database) -> int:
-    """Compute the ``similar`` table from every stored case."""
-    similar = related.compute_similar(_items(db), _explicit(db))
-    db.execute("delete from similar")
-    _insert_similar(db, similar)
-    return len(similar)
-
-
 def update_similar(db: sqlite_utils.Database, old: list[related.Item], new: list[related.Item], changed: set[str]) -> int:
     """Recompute ``similar`` only for the cases a change can reach."""
     redo = related.affected(old, new, changed)
@@ -472,35 +464,39 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
     remove_stale_temp_files(target)
     temp = temp_path_for(target)
     temp.unlink(missing_ok=True)
-    flushing = None
-    if start_from is not None:
-        shutil.copyfile(start_from, temp)
-        # Write the copy to disk while the change is applied, so that the
-        # final fsync has only the changed pages left to write.
-        flushing = ThreadPoolExecutor(max_workers=1)
-        flushing.submit(_fsync, temp)
-    conn = sqlite3.connect(temp, isolation_level=None)
+    conn = handle = flushing = None
     try:
+        if start_from is not None:
+            shutil.copyfile(start_from, temp)
+            # Write the copy to disk while the change is applied, so that the
+            # final fsync has only the changed pages left. The handle stays
+            # open until SQLite is done: closing a file releases the
+            # process's locks on it, SQLite's included.
+            handle = open(temp, "rb")
+            flushing = ThreadPoolExecutor(max_workers=1)
+            flushing.submit(os.fsync, handle.fileno())
+        conn = sqlite3.connect(temp, isolation_level=None)
         conn.execute("pragma journal_mode = off")
         conn.execute("pragma synchronous = off")
         conn.execute("begin")
-        db = sqlite_utils.Database(conn)
-        yield db
+        yield sqlite_utils.Database(conn)
         conn.execute("commit")
         conn.execute("pragma journal_mode = delete")
         if start_from is None:
             conn.execute("analyze")
         conn.close()
-        if flushing is not None:
-            flushing.shutdown(wait=True)
         _fsync(temp)
         os.replace(temp, target)
     except BaseException:
-        conn.close()
-        if flushing is not None:
-            flushing.shutdown(wait=True)
+        if conn is not None:
+            conn.close()
         temp.unlink(missing_ok=True)
         raise
+    finally:
+        if flushing is not None:
+            flushing.shutdown(wait=True)
+        if handle is not None:
+            handle.close()
 
 
 def _fsync(path: Path) -> None:
@@ -531,15 +527,6 @@ def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_
         _insert_similar(db, similar.result())
     write_packs(db, packs, packs_digest)
     write_build_info(db, count)
-
-
-def write_database(target: Path, records: list[Record], packs: list[Pack], packs_digest: str) -> int:
-    """Build the whole database for ``records`` into ``target``."""
-    with atomic_database(target) as db:
-        begin_full(db)
-        count = insert_records(db, records)
-        finish_full(db, count, packs, packs_digest)
-    return count
 
 
 def update_database(

@@ -8,7 +8,9 @@ from datasette.plugins import pm
 from caselib.facets import LinkedFacet, WholeResultArrayFacet, WholeResultColumnFacet, WholeResultDateFacet
 
 # Datasette's default facet classes count page 2+ wrongly (see caselib/facets.py);
-# the same types are registered below with that fixed.
+# the same types are registered below with that fixed. The plugin manager is
+# Datasette's, one per process: every Datasette in this process (the site, the
+# tests) gets these classes instead of the defaults.
 if pm.get_plugin("datasette.facets") is not None:
     pm.unregister(name="datasette.facets")
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from caselib import pipeline
+from caselib.errors import CasesInvalid
+
 from conftest import REPO, CasesFolder, case_text
 
 CORPUS_SIZE = 3000
@@ -138,5 +141,22 @@ def test_invalid_case_fails_the_build_and_leaves_nothing_behind(tmp_path, publis
     result = run_build(folder.root, published, "--full")
     assert 1 == result.returncode, result.stderr
     assert "zz-bad.md:4: violations:" in result.stderr
+    assert [] == temp_files(published)
+    assert before == sha256(published)
+
+
+def test_problems_found_after_cases_were_stored(tmp_path, published, monkeypatch):
+    """A full build stores batches as they are parsed; a duplicate id and a bad
+    file late in the tree still fail it with every problem, and nothing is left."""
+    monkeypatch.setattr(pipeline, "WRITE_BATCH", 10)
+    folder = CasesFolder(tmp_path / "late")
+    write_corpus(folder, 60, "case")
+    folder.write("2013/again/case-00001.md", case_text())
+    folder.write("2025/zz-bad.md", case_text(violations="[违规吃喝喝]"))
+    before = sha256(published)
+    with pytest.raises(CasesInvalid) as raised:
+        pipeline.build(folder.root, published, full=True, jobs=1)
+    found = {(Path(p.path).name, p.field) for p in raised.value.problems}
+    assert {("case-00001.md", "id"), ("zz-bad.md", "violations")} == found
     assert [] == temp_files(published)
     assert before == sha256(published)

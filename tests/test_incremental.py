@@ -10,7 +10,7 @@ from caselib.pipeline import build
 
 from conftest import case_text
 
-TABLES = ["cases", "case_violations", "case_sanctions", "related", "similar", "violation_types", "sanction_types"]
+TABLES = ["cases", "case_texts", "case_violations", "case_sanctions", "related", "similar", "violation_types", "sanction_types"]
 
 
 def content(db: Path) -> dict:
@@ -165,3 +165,16 @@ def test_the_working_folder_does_not_matter(library, tmp_path):
     conn = sqlite3.connect(db)
     assert ("cases/2014/case-00.md",) == conn.execute("select path from cases where id = 'case-00'").fetchone()
     conn.close()
+
+
+def test_many_unchanged_files_are_checked_on_threads(cases, tmp_path):
+    """At 400 files or more with few to parse, the files are hashed on threads."""
+    for n in range(420):
+        cases.write(f"{2014 + n % 10}/bulk-{n:03d}.md", case_text(title=f"批量案例{n}", violations="[受贿]" if n % 2 else "[赌博]"))
+    db = tmp_path / "cases.db"
+    build(cases.root, db, jobs=2)
+    cases.write("2016/bulk-002.md", case_text(title="改写 违规吃喝", violations="[违规吃喝]"))
+    (cases.root / "2017/bulk-003.md").unlink()
+    report = build(cases.root, db, jobs=2)
+    assert (0, 1, 1, 418) == (report.added, report.changed, report.removed, report.unchanged)
+    assert full_rebuild(cases.root, tmp_path) == content(db)
