@@ -37,7 +37,9 @@ from .store import (
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
 WRITE_BATCH = 2000  # parsed cases written to the database at a time in a full build
-AHEAD = 4  # chunks in flight per job
+# Chunks in flight: enough for the workers to keep parsing while the main
+# process writes a batch (about two batches' worth), few enough to bound memory.
+IN_FLIGHT = 2 * WRITE_BATCH // CHUNK
 
 Progress = Callable[[int, int], None]
 
@@ -178,7 +180,7 @@ def collector_paused() -> Iterator[None]:
 def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) -> Iterator[list[Loaded]]:
     """Load every file, in order, a chunk at a time, using ``jobs`` processes
     when there is enough to parse; the caller can store one chunk while the
-    workers parse the next. At most AHEAD chunks per job are in flight, so
+    workers parse the next. At most IN_FLIGHT chunks are in flight, so
     memory stays bounded whichever side is faster."""
     total, done = len(tasks), 0
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
@@ -190,7 +192,7 @@ def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) 
     else:
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        for result in _in_order(pool, chunks, AHEAD * jobs):
+        for result in _in_order(pool, chunks, max(IN_FLIGHT, 2 * jobs)):
             done += len(result)
             if progress:
                 progress(done, total)
