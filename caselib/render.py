@@ -225,11 +225,17 @@ def sanitise(html: str) -> str:
 BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre|tr|td|th)>|<br\s*/?>", re.IGNORECASE)
 
 
+def clip(text: str, length: int) -> str:
+    """``text`` on one line, whitespace runs as one space, cut to ``length``
+    characters with … when cut."""
+    flat = " ".join(text.split())
+    return flat[:length] + ("…" if len(flat) > length else "")
+
+
 def excerpt(html: str, length: int = 120) -> str:
     """The first ``length`` characters of an HTML body as plain text."""
     spaced = BLOCK_END.sub(" ", html)
-    text = " ".join(unescape(nh3.clean(spaced, tags=set())).split())
-    return text[:length] + ("…" if len(text) > length else "")
+    return clip(unescape(nh3.clean(spaced, tags=set())), length)
 
 
 def _local_images_only(tag: str, attribute: str, value: str) -> str | None:

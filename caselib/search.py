@@ -30,7 +30,7 @@ CJK = (
     "\U00020000-\U0002fa1f"
 )
 CJK_RUN = re.compile(f"[{CJK}]+")
-CJK_SPLIT = re.compile(f"([{CJK}]+)")
+CJK_SPLIT = re.compile(f"({CJK_RUN.pattern})")  # split() keeps the runs
 SEGMENT = re.compile(f"([{CJK}]+)|([^\\W_{CJK}]+)")
 TERM = re.compile(r'"([^"]*)"?|(\S+)')
 # Control and format characters (zero-width spaces and joiners, bidi marks,

@@ -25,7 +25,7 @@ from sqlite_utils.db import DescIndex
 from . import related, search
 from .model import Case
 from .packs import Pack
-from .render import SECTIONS
+from .render import SECTIONS, clip
 from .vocab import Term, Vocabulary, lookup_rows, vocabularies
 
 TEMP_MARK = ".building-"
@@ -100,8 +100,7 @@ def _label(vocab: Vocabulary, code: str | None) -> str | None:
 def summary(case: Case, length: int = SUMMARY_LENGTH) -> str | None:
     """The opening of a case's facts (or else of its body) as one line of plain text."""
     text = case.sections.get("facts") or case.other_text or next(iter(case.sections.values()), "")
-    flat = " ".join(text.split())
-    return (flat[:length] + ("…" if len(flat) > length else "")) or None
+    return clip(text, length) or None
 
 
 def case_row(case: Case) -> dict:
@@ -338,8 +337,11 @@ def stored_packs_digest(target: Path) -> str | None:
         conn.close()
 
 
+ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
+
+
 def _items(db: sqlite_utils.Database) -> list[related.Item]:
-    return [related.item_from_row(*row) for row in db.execute("select id, date, violations, title, tags from cases")]
+    return [related.item_from_row(*row) for row in db.execute(f"select {', '.join(ITEM_COLUMNS)} from cases")]
 
 
 def _explicit(db: sqlite_utils.Database) -> dict[str, list[str]]:
@@ -367,8 +369,7 @@ def update_similar(db: sqlite_utils.Database, old: list[related.Item], new: list
 
 
 def _item_of(record: Record) -> related.Item:
-    row = record.row
-    return related.item_from_row(row["id"], row["date"], row["violations"], row["title"], row["tags"])
+    return related.item_from_row(*(record.row[column] for column in ITEM_COLUMNS))
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:

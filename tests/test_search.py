@@ -4,6 +4,7 @@ import csv
 import io
 import random
 import sqlite3
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -158,15 +159,11 @@ def test_index_text_tokens_equal_those_of_fully_normalised_text(text):
 def test_every_character_the_index_leaves_unnormalised_keeps_the_tokens():
     """Exhaustive over the blocks where NFKC is skipped: each character NFKC
     would change, between two words, gives the tokens the normalised text gives."""
-    import unicodedata
-
-    from caselib.search import _COMMON_BLOCKS, _NEEDS_NFKC
-
     skipped = [
         chr(code)
-        for start, end in _COMMON_BLOCKS
+        for start, end in search._COMMON_BLOCKS
         for code in range(start, end + 1)
-        if not _NEEDS_NFKC.search(chr(code)) and unicodedata.normalize("NFKC", chr(code)) != chr(code)
+        if not search._NEEDS_NFKC.search(chr(code)) and unicodedata.normalize("NFKC", chr(code)) != chr(code)
     ]
     assert len(skipped) > 100  # the full-width punctuation at least
     for ch in skipped:
