@@ -44,6 +44,8 @@ from urllib.parse import quote
 
 from datasette.database import QueryInterrupted
 
+from caselib.text import fold
+
 from . import generate
 
 BENCH = Path(__file__).resolve().parent
@@ -164,7 +166,7 @@ class Corpus:
         try:
             from caselib.parse import parse_case
             from caselib.source import source_from_bytes
-            from caselib.store import searchable_parts
+            from caselib.rows import searchable_parts
         except ImportError as err:  # the project's API moved: say so, do not guess
             return {"checked": 0, "mismatches": [], "skipped": f"{type(err).__name__}: {err}"}
         mismatches = []
@@ -184,7 +186,7 @@ class Corpus:
 
     def normalised(self) -> list[tuple[str, str, str]]:
         if self._normalised is None:
-            from caselib.search import normalise
+            from caselib.text import fold as normalise
 
             self._normalised = [tuple(normalise(p).casefold() for p in parts) for parts in self.parts]
             # One string for substring scans; "\0" is neither CJK nor a word
@@ -228,7 +230,7 @@ class Corpus:
             tokens, _ = search._term_tokens(term)
             if not tokens:
                 continue  # the reference ignores a term without tokens
-            folded = search.normalise(term).casefold()
+            folded = fold(term).casefold()
             segments = [m.group(0) for m in search.SEGMENT.finditer(folded)]
             if len(segments) == 1 and search.CJK_RUN.fullmatch(segments[0]):
                 hits = self._substring_hits(segments[0])
@@ -644,9 +646,9 @@ def disagreement_report(corpus: Corpus, query: str, truth: set[int], found: set[
             context = ""
             for column, text in zip(("title", "body", "labels"), corpus.parts[i]):
                 for term in search.query_terms(query):
-                    at = search.normalise(text).casefold().find(search.normalise(term).casefold())
+                    at = fold(text).casefold().find(fold(term).casefold())
                     if at >= 0:
-                        context = f"{column}: …{search.normalise(text)[max(0, at - 20): at + len(term) + 20]!r}…"
+                        context = f"{column}: …{fold(text)[max(0, at - 20): at + len(term) + 20]!r}…"
                         break
                 if context:
                     break

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import CasesInvalid, UsageError
-from .pipeline import build, default_packs_dir, stderr_progress
+from .errors import InvalidInput, UsageError
+from .pipeline import build, default_packs_dir
+from .progress import stderr_progress
 from .site import DEFAULT_PORT, serve
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -21,8 +22,10 @@ Datasette publishes as a searchable, faceted site.
 """
 
 EPILOG = """\
-exit status: 0 built (or checked) cleanly, 1 some case files are invalid
-(each reported as path:line: field: message), 2 wrong usage.
+exit status: 0 built (or checked) cleanly, 1 some case or pack files are
+invalid (each reported as path:line: field: message), 2 wrong usage.
+Files left out without failing the build (x.MD, x.markdown …) are named as
+path:1: warning: … .
 
 examples:
   python build.py                    build cases/ into cases.db
@@ -81,15 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"build.py: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except CasesInvalid as err:
+    except InvalidInput as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
-        files = len({p.path for p in err.problems})
-        print(f"{len(err.problems)} problem(s) in {files} file(s); nothing was written.", file=sys.stderr)
+        errors = err.errors
+        warnings = len(err.problems) - len(errors)
+        also = f" and {warnings} warning(s)" if warnings else ""
+        print(f"{len(errors)} problem(s) in {len({p.path for p in errors})} file(s){also}; nothing was written.", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted; the database was left as it was.", file=sys.stderr)
         return 130
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     if args.serve:
         return serve(args.db, args.port)

@@ -7,29 +7,25 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Case:
+    """One case file, parsed and rendered.
+
+    ``values`` holds the front matter's canonical values by field name (see
+    ``schema.FIELDS``): vocabulary codes, normalised dates and amounts, the
+    detected language when none was written. The body is split into its
+    recognised sections, the rest of its text and the rendered HTML.
+    """
+
     id: str
-    path: str
+    path: str  # as shown in messages
     digest: str
-    title: str
-    date: str
-    year: int
-    violations: list[str]  # vocabulary codes, in the author's order
-    sanctions: list[str] = field(default_factory=list)
-    disciplines: list[str] = field(default_factory=list)
-    form: str | None = None
-    rank: str | None = None
-    personnel: str | None = None
-    region: str | None = None
-    unit: str | None = None
-    position: str | None = None
-    amount: int | float | None = None
-    period: str | None = None
-    source: str | None = None
-    tags: list[str] = field(default_factory=list)
-    related: list[tuple[str, int]] = field(default_factory=list)  # (id, line)
-    lang: str = "zh"
+    values: dict[str, object]
     sections: dict[str, str] = field(default_factory=dict)
     other_text: str = ""
     body_html: str = ""
     as_written: dict[str, object] = field(default_factory=dict)
     file: str = ""  # the path stored in the database, e.g. cases/2019/x.md
+
+    @property
+    def related(self) -> list[tuple[str, int]]:
+        """The author's related case ids, each with its line."""
+        return self.values.get("related", [])  # type: ignore[return-value]

@@ -11,31 +11,25 @@ A pack is ``packs/<id>.yml``::
         note: 讨论过问案件的记录报告要求
       - 2021-jianchazhang-ganyu-anjian
 
-It is validated like a case file: every problem is reported as
-``path:line: field: message`` and unknown case ids are errors.
+It is read and validated like a case's front matter, by the same reader and
+the same field rules: every problem is reported as ``path:line: field:
+message``, and unknown case ids are errors.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from .discover import display_path
+from .errors import InvalidInput, Problem
+from .fields import CaseId, Date, FieldProblem, FieldProblems, Rule, Text, validate
+from .frontmatter import Item, Mapping, Sequence, Value, YamlReader
+from .source import ID_PATTERN, decode
+from .text import shown
 
-from .errors import Problem
-from .fields import ID_PATTERN, FieldProblem, parse_date
-from .frontmatter import Item
-
-try:
-    from yaml import CSafeLoader as Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
-
-PACK_KEYS = ("title", "audience", "date", "description", "cases")
-ENTRY_KEYS = ("id", "note")
-MAX_TEXT = 2000
+PACK_SUFFIXES = (".yml", ".yaml")
 
 
 @dataclass
@@ -56,120 +50,77 @@ class Pack:
     cases: list[PackCase] = field(default_factory=list)
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+ENTRY_FIELDS: dict[str, Rule] = {"id": CaseId(required=True), "note": Text()}
 
 
-def _text(node: yaml.Node, display: str, key: str, problems: list[Problem]) -> str | None:
-    if not isinstance(node, yaml.ScalarNode):
-        problems.append(Problem(display, _line(node), key, "expected text, not a list or mapping"))
-        return None
-    text = " ".join(node.value.split()) if key != "description" else node.value.strip()
-    if len(text) > MAX_TEXT:
-        problems.append(Problem(display, _line(node), key, f"text is too long ({len(text)} characters; at most {MAX_TEXT})"))
-        return None
-    return text or None
+@dataclass(frozen=True)
+class Entries(Rule):
+    """A pack's cases in teaching order: each a case id, or ``id:`` with ``note:``."""
 
-
-def _entry(node: yaml.Node, display: str, problems: list[Problem]) -> PackCase | None:
-    if isinstance(node, yaml.ScalarNode):
-        return PackCase(node.value.strip(), None, _line(node))
-    if not isinstance(node, yaml.MappingNode):
-        problems.append(Problem(display, _line(node), "cases", "each case is an id, or 'id:' with an optional 'note:'"))
-        return None
-    values: dict[str, str | None] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
-        if key not in ENTRY_KEYS:
-            problems.append(Problem(display, _line(key_node), "cases", f'unknown key "{key}" in a case entry (use id and note)'))
-            continue
-        values[key] = _text(value_node, display, f"cases.{key}", problems)
-    if not values.get("id"):
-        problems.append(Problem(display, _line(node), "cases", "a case entry needs an id"))
-        return None
-    return PackCase(values["id"], values.get("note"), _line(node))
-
-
-def _cases(node: yaml.Node, display: str, problems: list[Problem]) -> list[PackCase]:
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
-        problems.append(Problem(display, _line(node), "cases", "list at least one case id"))
-        return []
-    entries: list[PackCase] = []
-    seen: dict[str, int] = {}
-    for child in node.value:
-        entry = _entry(child, display, problems)
-        if entry is None:
-            continue
-        if not ID_PATTERN.match(entry.id):
-            problems.append(Problem(display, entry.line, "cases", f'"{entry.id}" is not a case id'))
-        elif entry.id in seen:
-            problems.append(Problem(display, entry.line, "cases", f'"{entry.id}" is listed twice (first on line {seen[entry.id]})'))
-        else:
+    def convert(self, value: Value, line: int) -> list[PackCase]:
+        if not isinstance(value, Sequence):
+            raise FieldProblem(value.line, "list the cases one per line: '- case-id', or '- id: case-id' with 'note: …'")
+        entries: list[PackCase] = []
+        problems: list[FieldProblem] = []
+        seen: dict[str, int] = {}
+        for child in value.items:
+            try:
+                entry = self.entry(child)
+            except FieldProblems as err:
+                problems += err.problems
+                continue
+            except FieldProblem as err:
+                problems.append(err)
+                continue
+            if entry.id in seen:
+                problems.append(FieldProblem(entry.line, f'"{entry.id}" is listed twice (first on line {seen[entry.id]})'))
+                continue
             seen[entry.id] = entry.line
             entries.append(entry)
-    return entries
+        if problems:
+            raise FieldProblems(problems)
+        return entries
+
+    def entry(self, child: Value) -> PackCase:
+        if isinstance(child, Item):
+            return PackCase(CaseId().convert(child, child.line), None, child.line)
+        if not isinstance(child, Mapping):
+            raise FieldProblem(child.line, "each case is an id, or 'id:' with an optional 'note:'")
+        validated = validate(child.entries, ENTRY_FIELDS, "", within="cases", line=child.line)
+        if validated.problems:
+            raise FieldProblems([FieldProblem(p.line, p.message, p.column, field=p.field) for p in validated.problems])
+        return PackCase(validated.values["id"], validated.values.get("note"), child.line)  # type: ignore[arg-type]
 
 
-def _root(text: str, display: str) -> yaml.MappingNode:
-    try:
-        root = yaml.compose(text, Loader=Loader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise PackError([Problem(display, mark.line + 1 if mark else 1, "", f"YAML syntax error: {err.problem or err}")]) from None
-    if not isinstance(root, yaml.MappingNode):
-        raise PackError([Problem(display, 1, "", "a pack is 'key: value' lines: title, audience, date, description, cases")])
-    return root
-
-
-class PackError(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+PACK_FIELDS: dict[str, Rule] = {
+    "title": Text(required=True),
+    "audience": Text(),
+    "date": Date(),
+    "description": Text(keep_lines=True),
+    "cases": Entries(required=True),
+}
 
 
 def parse_pack(data: bytes, display: str, pack_id: str) -> Pack:
-    """Parse and validate one pack file (not yet against the cases)."""
+    """Parse and validate one pack file (not yet against the cases); raise InvalidInput."""
     problems: list[Problem] = []
     if not ID_PATTERN.match(pack_id):
-        problems.append(Problem(display, 1, "id", f'file name "{pack_id}.yml" is not a valid pack id: use lower-case letters, digits and -'))
+        message = f'file name "{shown(pack_id)}.yml" is not a valid pack id: use lower-case letters, digits and -'
+        problems.append(Problem(display, 1, "id", message))
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise PackError([Problem(display, data.count(b"\n", 0, err.start) + 1, "", "file is not UTF-8 text")]) from None
-    root = _root(text, display)
-    values: dict[str, object] = {}
-    seen: dict[str, int] = {}
-    for key_node, value_node in root.value:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
-        if key in seen:
-            problems.append(Problem(display, _line(key_node), key, f"duplicate key (first given on line {seen[key]})"))
-            continue
-        seen[key] = _line(key_node)
-        if key not in PACK_KEYS:
-            close = difflib.get_close_matches(key, PACK_KEYS, n=1)
-            hint = f' — did you mean "{close[0]}"?' if close else f" (known keys: {', '.join(PACK_KEYS)})"
-            problems.append(Problem(display, _line(key_node), key, f"unknown key{hint}"))
-        elif key == "cases":
-            values["cases"] = _cases(value_node, display, problems)
-        elif key == "date" and not isinstance(value_node, yaml.ScalarNode):
-            problems.append(Problem(display, _line(value_node), "date", "expected a date such as 2024-03-28"))
-        elif key == "date":
-            try:
-                values["date"] = parse_date(Item(str(value_node.value), _line(value_node)))
-            except FieldProblem as err:
-                problems.append(Problem(display, err.line, "date", str(err)))
-        else:
-            values[key] = _text(value_node, display, key, problems)
-    for required in ("title", "cases"):
-        if any(p.field == required for p in problems):
-            continue
-        if required not in seen:
-            problems.append(Problem(display, 1, required, "is required but missing"))
-        elif not values.get(required):
-            problems.append(Problem(display, seen[required], required, "is required and must not be empty"))
+        text = decode(data, display)
+        entries = YamlReader(display, first_line=1, place="a pack file").read(
+            text,
+            empty="the pack file is empty: title and cases are required",
+            shape="a pack is 'key: value' lines: title, audience, date, description, cases",
+        )
+    except InvalidInput as err:
+        raise InvalidInput(problems + err.problems) from None
+    validated = validate(entries, PACK_FIELDS, display)
+    problems += validated.problems
     if problems:
-        raise PackError(problems)
-    return Pack(id=pack_id, path=display, **values)  # type: ignore[arg-type]
+        raise InvalidInput(problems)
+    return Pack(id=pack_id, path=display, **validated.values)  # type: ignore[arg-type]
 
 
 def unknown_case_problems(pack: Pack, ids: set[str]) -> list[Problem]:
@@ -179,7 +130,7 @@ def unknown_case_problems(pack: Pack, ids: set[str]) -> list[Problem]:
 def pack_files(folder: Path | None) -> list[Path]:
     if folder is None or not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yml", ".yaml") and not p.name.startswith(("_", ".")))
+    return sorted(p for p in folder.rglob("*") if p.suffix in PACK_SUFFIXES and not p.name.startswith(("_", ".")) and p.is_file())
 
 
 def packs_digest(paths: list[Path]) -> str:
@@ -187,3 +138,35 @@ def packs_digest(paths: list[Path]) -> str:
     for path in paths:
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@dataclass
+class LoadedPacks:
+    packs: list[Pack]
+    problems: list[Problem]
+    digest: str
+
+
+def load_packs(folder: Path | None, ids: set[str]) -> LoadedPacks:
+    """Every training pack in ``folder``, checked against the case ids."""
+    packs: list[Pack] = []
+    problems: list[Problem] = []
+    paths = pack_files(folder)
+    for path in paths:
+        display = display_path(path)
+        try:
+            pack = parse_pack(path.read_bytes(), display, path.stem)
+        except InvalidInput as err:
+            problems += err.problems
+            continue
+        except OSError as err:
+            problems.append(Problem(display, 1, "", f"cannot read file: {err.strerror or err}"))
+            continue
+        problems += unknown_case_problems(pack, ids)
+        packs.append(pack)
+    seen: dict[str, str] = {}
+    for pack in packs:
+        if pack.id in seen:
+            problems.append(Problem(pack.path, 1, "id", f'duplicate pack id "{pack.id}": {seen[pack.id]} has the same file name'))
+        seen.setdefault(pack.id, pack.path)
+    return LoadedPacks(packs, problems, packs_digest(paths))

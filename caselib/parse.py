@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
-from .errors import CaseFileError, Problem
-from .fields import FIELDS, FieldProblem, Terms, unknown_key_message
-from .frontmatter import Entry, FrontMatterError, Item, key_label, parse_yaml, split
+from .errors import InvalidInput, Problem
+from .fields import Terms, validate
+from .frontmatter import Entry, Item, Sequence, parse_yaml, split
 from .model import Case
 from .render import NestedTooDeep, Rendered, render_body
+from .schema import FRONT_MATTER
 from .source import Source, id_problems
-from .vocab import vocabulary
+from .text import HAN
 
-CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_CHAR = re.compile(f"[{HAN}]")
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -22,46 +23,21 @@ def detect_lang(text: str) -> str:
 
 
 def _raw(entry: Entry) -> object:
-    if isinstance(entry.value, list):
-        return [i.text for i in entry.value]
+    if isinstance(entry.value, Sequence):
+        return [i.text for i in entry.value.items if isinstance(i, Item)]
     return entry.value.text if isinstance(entry.value, Item) else None
 
 
-def _canonical_labels(name: str, value: object) -> object:
-    vocab = vocabulary(name)
-    if isinstance(value, list):
-        return [vocab.by_code[c].zh for c in value]
-    return vocab.by_code[value].zh
-
-
-def _fields(source: Source, entries: list[Entry], problems: list[Problem]) -> tuple[dict, dict]:
-    values: dict[str, object] = {}
-    as_written: dict[str, object] = {}
+def as_written(entries: list[Entry], values: dict[str, object]) -> dict[str, object]:
+    """The author's spelling of each vocabulary value that differs from its canonical label."""
+    written: dict[str, object] = {}
     for entry in entries:
-        rule = FIELDS.get(entry.key)
-        if rule is None:
-            problems.append(Problem(source.display, entry.line, key_label(entry.key), unknown_key_message(entry.key)))
-            continue
-        if entry.value is None:
-            continue  # a mapping: already reported by the YAML step
-        if rule.empty(entry.value):
-            if rule.required:
-                problems.append(Problem(source.display, entry.line, entry.key, "is required and must not be empty"))
-            continue
-        try:
-            values[entry.key] = rule.convert(entry.value, entry.line)
-        except FieldProblem as err:
-            problems.append(Problem(source.display, err.line, entry.key, str(err)))
-            continue
-        if isinstance(rule, Terms):
+        rule = FRONT_MATTER.get(entry.key)
+        if isinstance(rule, Terms) and entry.key in values:
             raw = _raw(entry)
-            if raw != _canonical_labels(entry.key, values[entry.key]):
-                as_written[entry.key] = raw
-    present = {e.key for e in entries}
-    for key, rule in FIELDS.items():
-        if rule.required and key not in present:
-            problems.append(Problem(source.display, 1, key, "is required but missing"))
-    return values, as_written
+            if raw != rule.labels(values[entry.key]):  # type: ignore[arg-type]
+                written[entry.key] = raw
+    return written
 
 
 def _render(source: Source, body: str, body_line: int, problems: list[Problem]) -> Rendered | None:
@@ -73,32 +49,31 @@ def _render(source: Source, body: str, body_line: int, problems: list[Problem]) 
 
 
 def parse_case(source: Source) -> Case:
-    """Parse, validate and render one case; raise CaseFileError with every problem."""
+    """Parse, validate and render one case; raise InvalidInput with every problem."""
     problems = id_problems(source.id, source.display)
     try:
         part = split(source.text, source.display)
         entries = parse_yaml(part, source.display)
-    except FrontMatterError as err:
-        raise CaseFileError(problems + err.problems) from None
-    values, as_written = _fields(source, entries, problems)
-    for case_id, line in values.get("related", []):
+    except InvalidInput as err:
+        raise InvalidInput(problems + err.problems) from None
+    validated = validate(entries, FRONT_MATTER, source.display)
+    problems += validated.problems
+    values = validated.values
+    for case_id, line in values.get("related", []):  # type: ignore[attr-defined]
         if case_id == source.id:
             problems.append(Problem(source.display, line, "related", "a case cannot be related to itself"))
     rendered = _render(source, part.body, part.body_line, problems)
     if problems or rendered is None:
-        raise CaseFileError(problems)
-    date = values.pop("date")
-    lang = values.pop("lang", None) or detect_lang(values["title"] + "\n" + rendered.text)
+        raise InvalidInput(problems)
+    if not values.get("lang"):
+        values["lang"] = detect_lang(f"{values['title']}\n{rendered.text}")
     return Case(
         id=source.id,
         path=source.display,
         digest=source.digest,
-        date=date,
-        year=int(date[:4]),
-        lang=lang,
+        values=values,
         sections=rendered.sections,
         other_text=rendered.other,
         body_html=rendered.html,
-        as_written=as_written,
-        **values,
+        as_written=as_written(entries, values),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from html import unescape
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -19,6 +18,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+
+from .text import fold
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "facts": ("基本案情", "案情", "Facts"),
@@ -72,8 +73,7 @@ class NestedTooDeep(ValueError):
 
 
 def _heading_key(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).strip()
-    text = NUMBERING.sub("", text)
+    text = NUMBERING.sub("", fold(text).strip())
     return text.rstrip(":：。 ").casefold()
 
 

@@ -25,6 +25,8 @@ import operator
 import re
 import unicodedata
 
+from .text import INVISIBLE, character_class, fold
+
 CJK = (
     "\u3005\u3007\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
     "\U00020000-\U0002fa1f"
@@ -33,21 +35,7 @@ CJK_RUN = re.compile(f"[{CJK}]+")
 CJK_SPLIT = re.compile(f"({CJK_RUN.pattern})")  # split() keeps the runs
 SEGMENT = re.compile(f"([{CJK}]+)|([^\\W_{CJK}]+)")
 TERM = re.compile(r'"([^"]*)"?|(\S+)')
-# Control and format characters (zero-width spaces and joiners, bidi marks,
-# soft hyphens, BOMs, variation selectors): invisible to a reader, so they
-# must not split a word for search.
-INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]"
-)
 NO_MATCH = '"\u0001"'  # a phrase no tokenised text can contain
-
-
-def normalise(text: str) -> str:
-    """NFKC (full-width to half-width), then drop invisible characters."""
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    return INVISIBLE.sub("", text)
 
 
 def _separator(ch: str) -> bool:
@@ -67,27 +55,16 @@ def _index_safe(ch: str) -> bool:
     return folded == ch or (_separator(ch) and all(_separator(c) for c in folded))
 
 
-def _class_of(chars: list[str]) -> str:
-    """A regex character class for ``chars`` (sorted), as ranges."""
-    ranges: list[list[int]] = []
-    for code in map(ord, chars):
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
-
-
 # Blocks that make up nearly all case text; what else a text holds sends it
 # through the full NFKC normalisation.
 _COMMON_BLOCKS = ((0x0000, 0x024F), (0x2000, 0x206F), (0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF))
 _NEEDS_NFKC = re.compile(
-    "[^" + _class_of([chr(c) for a, b in _COMMON_BLOCKS for c in range(a, b + 1) if _index_safe(chr(c))]) + "]"
+    "[^" + character_class([c for a, b in _COMMON_BLOCKS for c in range(a, b + 1) if _index_safe(chr(c))]) + "]"
 )
 
 
 def _index_normalise(text: str) -> str:
-    """normalise() as far as the index's tokens can tell, at a fraction of
+    """fold() as far as the index's tokens can tell, at a fraction of
     the cost: NFKC only when a character needs it for the tokens to match."""
     if _NEEDS_NFKC.search(text):
         text = unicodedata.normalize("NFKC", text)
@@ -99,7 +76,7 @@ def _bigrams(run: str) -> list[str]:
 
 
 def index_text(text: str | None) -> str:
-    """The form of ``text`` that goes into the FTS index."""
+    """``text`` as it goes into the FTS index."""
     if not text:
         return ""
 
@@ -112,7 +89,7 @@ def index_text(text: str | None) -> str:
 
 def _term_tokens(term: str) -> tuple[list[str], bool]:
     """FTS tokens for one query term, and whether the last is a prefix."""
-    segments = [(m.group(1), m.group(2)) for m in SEGMENT.finditer(normalise(term))]
+    segments = [(m.group(1), m.group(2)) for m in SEGMENT.finditer(fold(term))]
     tokens: list[str] = []
     prefix = False
     for position, (run, word) in enumerate(segments):
@@ -155,7 +132,7 @@ def query_terms(query: str | None) -> list[str]:
     """The literal strings a query looks for (for highlighting)."""
     terms = []
     for match in TERM.finditer(query or ""):
-        term = normalise(match.group(1) if match.group(1) is not None else match.group(2)).strip()
+        term = fold(match.group(1) if match.group(1) is not None else match.group(2)).strip()
         if term:
             terms.append(term)
     return terms
@@ -207,14 +184,14 @@ def contains(text: str, query: str) -> bool:
     Chinese terms match anywhere; latin words match as whole words,
     ignoring case. Used by tests and benchmarks as the ground truth.
     """
-    haystack = normalise(text).casefold()
+    haystack = fold(text).casefold()
     searched = False
     for term in query_terms(query):
         tokens, _ = _term_tokens(term)
         if not tokens:
             continue
         searched = True
-        if not _contains_term(haystack, normalise(term).casefold()):
+        if not _contains_term(haystack, fold(term).casefold()):
             return False
     return searched  # a query of punctuation alone looks for nothing
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CaseFileError, Problem
+from .errors import InvalidInput, Problem
+from .text import shown
 
 BOM = "\ufeff"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-MAX_SHOWN = 60  # characters of a quoted value shown in a message
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")  # \Z: "abc\n" is not an id
 
 
@@ -46,19 +45,8 @@ def byte_line(data: bytes, offset: int) -> int:
     return data[:offset].replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
 
 
-def shown(text: str, limit: int = MAX_SHOWN) -> str:
-    """A value as quoted in a message: one line, invisible characters spelt out."""
-    pieces = []
-    for ch in text[:limit]:
-        if ch == " " or (ch.isprintable() and unicodedata.category(ch) != "Cf"):
-            pieces.append(ch)
-        else:
-            pieces.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-    return "".join(pieces) + ("…" if len(text) > limit else "")
-
-
-def _refuse(display: str, line: int, message: str) -> CaseFileError:
-    return CaseFileError([Problem(display, line, "", message)])
+def _refuse(display: str, line: int, message: str) -> InvalidInput:
+    return InvalidInput([Problem(display, line, "", message)])
 
 
 def decode(data: bytes, display: str) -> str:
@@ -89,8 +77,8 @@ def id_problems(case_id: str, display: str) -> list[Problem]:
 def source_from_bytes(data: bytes, display: str, case_id: str) -> Source:
     try:
         text = decode(data, display)
-    except CaseFileError as err:
-        raise CaseFileError(id_problems(case_id, display) + err.problems) from None
+    except InvalidInput as err:
+        raise InvalidInput(id_problems(case_id, display) + err.problems) from None
     return Source(display=display, id=case_id, text=text, digest=hashlib.sha256(data).hexdigest())
 
 

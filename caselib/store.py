@@ -1,200 +1,37 @@
-"""Step 4: store parsed cases in SQLite with sqlite-utils, atomically.
+"""Step 4b: store records in SQLite with sqlite-utils.
 
-The database is written to a temporary file beside the target and renamed
-into place only when it is complete, so the published database is never
-half-built: a failed build, Ctrl-C or ``kill -9`` leaves it as it was.
+Creates the tables (derived from ``schema``), inserts and deletes cases with
+their links and search-index rows, writes the training packs and the similar
+cases, and reads back what an incremental build needs. Every write happens in
+a database given by ``atomic.atomic_database``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import sqlite_utils
 from sqlite_utils.db import DescIndex
 
-from . import related, search
-from .model import Case
+from . import related
+from .atomic import atomic_database
+from .fingerprint import fingerprint as code_fingerprint
 from .packs import Pack
-from .render import SECTIONS, clip
-from .vocab import Term, Vocabulary, lookup_rows, vocabularies
+from .rows import FTS_COLUMNS, ITEM_COLUMNS, Record, fts_values
+from .schema import COLUMNS, LINKED, TEXT_FIELDS, TEXT_TABLE
+from .vocab import lookup_rows, vocabularies
 
-TEMP_MARK = ".building-"
-TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.building-(?P<pid>\d+)$")
-SECTION_COLUMNS = list(SECTIONS)
-TEXT_TABLE = "case_texts"
 FTS_TABLE = "cases_fts"
-FTS_COLUMNS = ("title", "body", "labels")
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
-FACET_COLUMNS = ("year", "date", "form", "rank", "personnel", "region", "lang")
-
-CASE_COLUMNS: dict[str, type] = {
-    "id": str,
-    "title": str,
-    "date": str,
-    "year": int,
-    "violations": str,
-    "sanctions": str,
-    "disciplines": str,
-    "form": str,
-    "rank": str,
-    "personnel": str,
-    "region": str,
-    "unit": str,
-    "position": str,
-    "amount": int,  # INTEGER affinity: whole yuan stay integers, fractions stay REAL
-    "period": str,
-    "source": str,
-    "tags": str,
-    "lang": str,
-    "summary": str,
-    "path": str,
-    "as_written": str,
-    "digest": str,
-    "sort_key": str,
-}
+BUILD_TABLE = "_build"
+SCHEMA_VERSION = 5
 # The long texts live in their own table, one row per case. Kept out of
 # ``cases``, they leave its rows a few hundred bytes: a search matching most
 # of 100,000 cases then reads far fewer pages for its count, its page and
 # each facet (measured: 1.7 s -> under 0.5 s for a one-character search).
-TEXT_COLUMNS: dict[str, type] = {
-    "id": str,
-    **{column: str for column in SECTION_COLUMNS},
-    "other_text": str,
-    "body_html": str,
-}
-SUMMARY_LENGTH = 120
-
-
-def sort_key(date: str, case_id: str) -> str:
-    """A unique key in date order: the site's default sort.
-
-    Datasette pages a sorted table by (sort column, primary key) from page 2
-    on but orders page 1 by the sort column alone, so cases sharing a date
-    could be skipped or shown twice. A unique sort column avoids that.
-    """
-    return f"{date} {case_id}"
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _labels(vocab: Vocabulary, codes: list[str]) -> list[str]:
-    return [vocab.by_code[c].zh for c in codes]
-
-
-def _label(vocab: Vocabulary, code: str | None) -> str | None:
-    return vocab.by_code[code].zh if code else None
-
-
-def summary(case: Case, length: int = SUMMARY_LENGTH) -> str | None:
-    """The opening of a case's facts (or else of its body) as one line of plain text."""
-    text = case.sections.get("facts") or case.other_text or next(iter(case.sections.values()), "")
-    return clip(text, length) or None
-
-
-def case_row(case: Case) -> dict:
-    """The ``cases`` row for a case: canonical Chinese labels, JSON arrays."""
-    v = vocabularies()
-    return {
-        "id": case.id,
-        "title": case.title,
-        "date": case.date,
-        "year": case.year,
-        "violations": _json(_labels(v["violations"], case.violations)),
-        "sanctions": _json(_labels(v["sanctions"], case.sanctions)),
-        "disciplines": _json(_labels(v["disciplines"], case.disciplines)),
-        "form": _label(v["form"], case.form),
-        "rank": _label(v["rank"], case.rank),
-        "personnel": _label(v["personnel"], case.personnel),
-        "region": case.region,
-        "unit": case.unit,
-        "position": case.position,
-        "amount": case.amount,
-        "period": case.period,
-        "source": case.source,
-        "tags": _json(case.tags),
-        "lang": case.lang,
-        "summary": summary(case),
-        "path": case.file or case.path,
-        "as_written": _json(case.as_written) if case.as_written else None,
-        "digest": case.digest,
-        "sort_key": sort_key(case.date, case.id),
-    }
-
-
-def text_row(case: Case) -> dict:
-    """The ``case_texts`` row for a case: its sections, other text and HTML."""
-    return {
-        "id": case.id,
-        **{column: case.sections.get(column) for column in SECTION_COLUMNS},
-        "other_text": case.other_text or None,
-        "body_html": case.body_html,
-    }
-
-
-def _terms_of_row(row: dict) -> list[Term]:
-    v = vocabularies()
-    terms: list[Term] = []
-    for name in ("violations", "sanctions", "disciplines"):
-        terms += [v[name].by_zh[label] for label in json.loads(row[name] or "[]")]
-    for name in ("form", "rank", "personnel"):
-        if row[name]:
-            terms.append(v[name].by_zh[row[name]])
-    return terms
-
-
-def searchable_parts(row: dict | Case) -> dict[str, str]:
-    """The text a search looks through, per FTS column (before rewriting).
-
-    Computed from a ``cases`` row joined with its ``case_texts`` row, so the
-    build can compute it again for a stored case when an incremental build
-    removes it from the index.
-    """
-    if isinstance(row, Case):
-        row = {**case_row(row), **text_row(row)}
-    labels = [label for term in _terms_of_row(row) for label in (term.zh, term.en)]
-    body = [row["other_text"], *(row[c] for c in SECTION_COLUMNS)]
-    meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
-    return {
-        "title": row["title"],
-        "body": "\n".join(p for p in body if p),
-        "labels": "\n".join(p for p in meta if p),
-    }
-
-
-def fts_values(row: dict) -> tuple[str, ...]:
-    """The FTS row for a ``cases`` row: its searchable text, CJK-rewritten."""
-    return tuple(search.index_text(text) for text in searchable_parts(row).values())
-
-
-@dataclass
-class Record:
-    """Everything the store writes for one case, computed where it was parsed."""
-
-    id: str
-    path: str
-    digest: str
-    related: list[tuple[str, int]]
-    row: dict
-    text: dict
-    fts: tuple[str, ...]
-    links: dict[str, list[dict]]
-
-
-def make_record(case: Case) -> Record:
-    row, text = case_row(case), text_row(case)
-    return Record(case.id, case.path, case.digest, case.related, row, text, fts_values({**row, **text}), link_rows(case))
+TEXT_COLUMNS: dict[str, type] = {f.name: str for f in TEXT_FIELDS}
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -205,16 +42,15 @@ def create_schema(db: sqlite_utils.Database) -> None:
             pk="code",
         )
         db[vocab.table].insert_all(lookup_rows(vocab))
-    db["cases"].create(CASE_COLUMNS, pk="id", not_null={"title", "date", "year", "violations"})
+    db["cases"].create({f.name: f.sql_type for f in COLUMNS}, pk="id", not_null={f.name for f in COLUMNS if f.required})
     db[TEXT_TABLE].create(TEXT_COLUMNS, pk="id", foreign_keys=[("id", "cases", "id")])
-    for vocab in vocabs.values():
-        if vocab.link_table:
-            column = link_column(vocab)
-            db[vocab.link_table].create(
-                {"case_id": str, column: str, "position": int},
-                pk=("case_id", column),
-                foreign_keys=[("case_id", "cases", "id"), (column, vocab.table, "code")],
-            )
+    for vocab in LINKED:
+        column = vocab.link_column
+        db[vocab.link_table].create(
+            {"case_id": str, column: str, "position": int},
+            pk=("case_id", column),
+            foreign_keys=[("case_id", "cases", "id"), (column, vocab.table, "code")],
+        )
     db["related"].create(
         {"case_id": str, "related_id": str, "position": int},
         pk=("case_id", "related_id"),
@@ -238,22 +74,6 @@ def create_schema(db: sqlite_utils.Database) -> None:
         f"create virtual table {FTS_TABLE} using fts5({', '.join(FTS_COLUMNS)}, "
         "content='', prefix='1', tokenize='unicode61 remove_diacritics 2')"
     )
-
-
-def link_column(vocab: Vocabulary) -> str:
-    """violations -> violation_code: the link table's column for a vocabulary."""
-    return f"{vocab.name.removesuffix('s')}_code"
-
-
-def link_rows(case: Case) -> dict[str, list[dict]]:
-    rows: dict[str, list[dict]] = {}
-    for vocab in vocabularies().values():
-        if vocab.link_table:
-            column = link_column(vocab)
-            codes = getattr(case, vocab.name)
-            rows[vocab.link_table] = [{"case_id": case.id, column: c, "position": i} for i, c in enumerate(codes)]
-    rows["related"] = [{"case_id": case.id, "related_id": r, "position": i} for i, (r, _) in enumerate(case.related)]
-    return rows
 
 
 def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size: int = 2000) -> int:
@@ -285,7 +105,7 @@ def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size:
 
 def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
     """Remove cases, their links and their search rows (for incremental builds)."""
-    link_tables = [v.link_table for v in vocabularies().values() if v.link_table]
+    link_tables = [v.link_table for v in LINKED]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
@@ -337,9 +157,6 @@ def stored_packs_digest(target: Path) -> str | None:
         conn.close()
 
 
-ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
-
-
 def _items(db: sqlite_utils.Database) -> list[related.Item]:
     return [related.item_from_row(*row) for row in db.execute(f"select {', '.join(ITEM_COLUMNS)} from cases")]
 
@@ -368,38 +185,22 @@ def update_similar(db: sqlite_utils.Database, old: list[related.Item], new: list
     return len(redo)
 
 
-def _item_of(record: Record) -> related.Item:
-    return related.item_from_row(*(record.row[column] for column in ITEM_COLUMNS))
-
-
 def create_indexes(db: sqlite_utils.Database) -> None:
-    for column in FACET_COLUMNS:
-        db["cases"].create_index([column])
+    for field in COLUMNS:
+        if field.indexed:
+            db["cases"].create_index([field.name])
     # The default order. Datasette pages it with "order by sort_key desc, id"
     # and a keyset condition on both; this index answers both without a sort,
     # so streaming every case as CSV stays linear.
     db["cases"].create_index([DescIndex("sort_key"), "id"], index_name="idx_cases_sort_key_id")
-    for vocab in vocabularies().values():
-        if vocab.link_table:
-            db[vocab.link_table].create_index([link_column(vocab), "case_id"])
+    for vocab in LINKED:
+        db[vocab.link_table].create_index([vocab.link_column, "case_id"])
     db["related"].create_index(["related_id"])
     db["similar"].create_index(["similar_id"])
 
 
-BUILD_TABLE = "_build"
-SCHEMA_VERSION = 5
-
-
 def fingerprint() -> str:
-    """Changes whenever stored rows could be computed differently: the schema
-    version, the vocabularies and the code of the package. An incremental
-    build needs it unchanged, since removing a row from the contentless search
-    index means recomputing exactly the text that was indexed."""
-    package = Path(__file__).parent
-    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}".encode())
-    for source in sorted([*package.glob("*.py"), *package.glob("*.yml")]):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()
+    return code_fingerprint(SCHEMA_VERSION)
 
 
 def write_build_info(db: sqlite_utils.Database, cases: int) -> None:
@@ -430,79 +231,6 @@ def stored_related(target: Path) -> list[tuple[str, str]]:
         return conn.execute("select case_id, related_id from related").fetchall()
     finally:
         conn.close()
-
-
-def temp_path_for(target: Path) -> Path:
-    return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temp_files(target: Path) -> list[Path]:
-    """Remove what a killed build left beside ``target``."""
-    removed = []
-    for candidate in target.parent.glob(f".{target.name}{TEMP_MARK}*"):
-        match = TEMP_PATTERN.match(candidate.name.split("-journal")[0].split("-wal")[0])
-        if match and not _pid_alive(int(match.group("pid"))):
-            candidate.unlink(missing_ok=True)
-            removed.append(candidate)
-    return removed
-
-
-@contextmanager
-def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sqlite_utils.Database]:
-    """Yield a database (fresh, or a copy of ``start_from``) that replaces
-    ``target`` only when the block completes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(target)
-    temp = temp_path_for(target)
-    temp.unlink(missing_ok=True)
-    conn = handle = flushing = None
-    try:
-        if start_from is not None:
-            shutil.copyfile(start_from, temp)
-            # Write the copy to disk while the change is applied, so that the
-            # final fsync has only the changed pages left. The handle stays
-            # open until SQLite is done: closing a file releases the
-            # process's locks on it, SQLite's included.
-            handle = open(temp, "rb")
-            flushing = ThreadPoolExecutor(max_workers=1)
-            flushing.submit(os.fsync, handle.fileno())
-        conn = sqlite3.connect(temp, isolation_level=None)
-        conn.execute("pragma journal_mode = off")
-        conn.execute("pragma synchronous = off")
-        conn.execute("begin")
-        yield sqlite_utils.Database(conn)
-        conn.execute("commit")
-        conn.execute("pragma journal_mode = delete")
-        if start_from is None:
-            conn.execute("analyze")
-        conn.close()
-        _fsync(temp)
-        os.replace(temp, target)
-    except BaseException:
-        if conn is not None:
-            conn.close()
-        temp.unlink(missing_ok=True)
-        raise
-    finally:
-        if flushing is not None:
-            flushing.shutdown(wait=True)
-        if handle is not None:
-            handle.close()
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def begin_full(db: sqlite_utils.Database) -> None:
@@ -540,7 +268,7 @@ def update_database(
         delete_cases(db, remove)
         insert_records(db, records)
         gone = set(remove)
-        new = [item for item in old if item.id not in gone] + [_item_of(r) for r in records]  # as _items(db) now reads
+        new = [item for item in old if item.id not in gone] + [r.item for r in records]  # as _items(db) now reads
         update_similar(db, old, new, gone | {r.id for r in records})
         write_packs(db, packs, packs_digest)
         write_build_info(db, total)

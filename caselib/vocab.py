@@ -8,12 +8,13 @@ site's column descriptions are checked against :func:`column_descriptions`.
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from .text import key as normalise_key
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabularies.yml")
 
@@ -48,13 +49,6 @@ class AmbiguousTerm(ValueError):
         self.choices = choices
         options = " or ".join(f'"{c}"' for c in choices)
         super().__init__(f'"{raw}" is ambiguous — write {options}')
-
-
-def normalise_key(text: str) -> str:
-    """The form used to compare what an author wrote with labels and aliases."""
-    text = unicodedata.normalize("NFKC", text).strip().casefold()
-    text = text.replace("“", '"').replace("”", '"').replace("_", "-")
-    return " ".join(text.split())
 
 
 @dataclass
@@ -103,6 +97,11 @@ class Vocabulary:
 
     def labels(self) -> list[str]:
         return [t.zh for t in self.terms]
+
+    @property
+    def link_column(self) -> str:
+        """violations -> violation_code: the link table's column for this vocabulary."""
+        return f"{self.name.removesuffix('s')}_code"
 
     def groups(self) -> list[str]:
         seen: dict[str, None] = {}

@@ -5,7 +5,8 @@ from datasette.utils import urlsafe_components
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
-from caselib import pages, search
+from caselib import search
+from caselib.site import pages
 
 
 @hookimpl

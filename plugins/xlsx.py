@@ -1,8 +1,8 @@
-"""Registers the .xlsx output renderer (caselib/xlsx.py) for tables and queries."""
+"""Registers the .xlsx output renderer (caselib/site/xlsx.py) for tables and queries."""
 
 from datasette import hookimpl
 
-from caselib import xlsx
+from caselib.site import xlsx
 
 
 @hookimpl

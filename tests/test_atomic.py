@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from caselib import pipeline
-from caselib.errors import CasesInvalid
+from caselib.errors import InvalidInput
 
 from conftest import REPO, CasesFolder, case_text
 
@@ -154,7 +154,7 @@ def test_problems_found_after_cases_were_stored(tmp_path, published, monkeypatch
     folder.write("2013/again/case-00001.md", case_text())
     folder.write("2025/zz-bad.md", case_text(violations="[违规吃喝喝]"))
     before = sha256(published)
-    with pytest.raises(CasesInvalid) as raised:
+    with pytest.raises(InvalidInput) as raised:
         pipeline.build(folder.root, published, full=True, jobs=1)
     found = {(Path(p.path).name, p.field) for p in raised.value.problems}
     assert {("case-00001.md", "id"), ("zz-bad.md", "violations")} == found

@@ -38,10 +38,10 @@ def test_page_loads_without_errors_or_outside_requests(server, browser, name):
 
 def test_case_page_links_violations_and_related_cases(server, browser):
     with browser.open(server.url + PAGES["case"]) as visit:
-        violations = visit.page.eval_on_selector_all("a.tag.violation", "els => els.map(e => [e.textContent, e.getAttribute('href')])")
+        violations = visit.page.eval_on_selector_all("a.tag-violations", "els => els.map(e => [e.textContent, e.getAttribute('href')])")
         related = visit.page.eval_on_selector_all(".related-cases li a", "els => els.map(e => e.getAttribute('href'))")
         explicit = visit.page.eval_on_selector_all(".related-explicit a", "els => els.map(e => e.getAttribute('href'))")
-        visit.page.click("a.tag.violation >> nth=0")
+        visit.page.click("a.tag-violations >> nth=0")
         visit.page.wait_for_load_state("load")
         landed = visit.page.url
     assert ["违规吃喝", "违规接触当事人律师"] == [text for text, _ in violations]
@@ -57,7 +57,7 @@ def test_statistics_draws_charts_in_the_page(server, browser):
         bars = visit.page.eval_on_selector_all("svg rect", "els => els.length")
         titles = visit.page.eval_on_selector_all("section.chart h2", "els => els.map(e => e.textContent)")
     assert bars > 20
-    assert ["各年度案例数（按违规类别）", "按处分处理类别", "按“四种形态”"] == titles
+    assert ["各年度案例数（按违规类别）", "按处分处理类别", "按四种形态"] == titles
 
 
 def test_case_page_prints_without_navigation(server, browser):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from caselib.errors import CasesInvalid
+from caselib.errors import InvalidInput
 from caselib.pipeline import build
 
 from conftest import rows, REPO, case_text
@@ -97,7 +97,7 @@ def test_bad_cases_exit_1_with_every_problem_and_keep_the_old_database(cases, tm
 def test_duplicate_ids_name_both_files_and_related_must_exist(cases, tmp_path):
     cases.write("2019/same.md", case_text())
     cases.write("2020/same.md", case_text(extra="related: [missing-case]\n"))
-    with pytest.raises(CasesInvalid) as info:
+    with pytest.raises(InvalidInput) as info:
         build(cases.root, None)
     root = str(cases.root.relative_to(Path.cwd())) if cases.root.is_relative_to(Path.cwd()) else str(cases.root)
     assert [

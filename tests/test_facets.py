@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from caselib.facets import without_keyset
+from caselib.site.facets import without_keyset
 
 from conftest import case_text
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from caselib.errors import CasesInvalid
+from caselib.errors import InvalidInput
 from caselib.pipeline import build
 
 from conftest import case_text
@@ -101,7 +101,7 @@ def test_deleting_a_related_target_is_reported_at_the_unchanged_file(library):
     cases, db = library
     before = db.read_bytes()
     (cases.root / "2015/case-01.md").unlink()  # case-00 (unchanged) relates to it
-    with pytest.raises(CasesInvalid) as info:
+    with pytest.raises(InvalidInput) as info:
         build(cases.root, db)
     assert [(str(cases.root / "2014/case-00.md"), 6, "related", 'no case has the id "case-01"')] == [
         (p.path if Path(p.path).is_absolute() else str(Path.cwd() / p.path), p.line, p.field, p.message) for p in info.value.problems

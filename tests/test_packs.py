@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from caselib.errors import CasesInvalid
-from caselib.packs import PackError, parse_pack
+from caselib.errors import InvalidInput
+from caselib.packs import parse_pack
 from caselib.pipeline import build
 
 from conftest import REPO, Site, case_text
@@ -30,7 +30,7 @@ def parse(text: str, pack_id: str = "a-pack"):
 
 
 def problems(text: str, pack_id: str = "a-pack") -> list[str]:
-    with pytest.raises(PackError) as info:
+    with pytest.raises(InvalidInput) as info:
         parse(text, pack_id)
     return [str(p) for p in info.value.problems]
 
@@ -48,13 +48,13 @@ def test_good_pack():
     "text,expected",
     [
         ("title: x\n", ["packs/a-pack.yml:1: cases: is required but missing"]),
-        ("title: x\ncases: []\n", ["packs/a-pack.yml:2: cases: list at least one case id"]),
+        ("title: x\ncases: []\n", ["packs/a-pack.yml:2: cases: is required and must not be empty"]),
         ("title: x\ntitel: y\ncases: [a]\n", ['packs/a-pack.yml:2: titel: unknown key — did you mean "title"?']),
         ("title: x\ncases: [a, a]\n", ['packs/a-pack.yml:2: cases: "a" is listed twice (first on line 2)']),
-        ("title: x\ncases:\n  - Bad_Id\n", ['packs/a-pack.yml:3: cases: "Bad_Id" is not a case id']),
+        ("title: x\ncases:\n  - Bad_Id\n", ['packs/a-pack.yml:3: cases: "Bad_Id" is not a case id (lower-case letters, digits and -, as in the file name without .md)']),
         ("title: x\ndate: 2025-13-01\ncases: [a]\n", ['packs/a-pack.yml:2: date: "2025-13-01" is not a real date (month must be in 1..12)']),
-        ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases: unknown key "notes" in a case entry (use id and note)']),
-        ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: did not find expected ',' or ']'"]),
+        ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases.notes: unknown key — did you mean "note"?']),
+        ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: while parsing a flow sequence started on line 1, did not find expected ',' or ']'"]),
         ('title: ""\ncases: [a]\n', ["packs/a-pack.yml:1: title: is required and must not be empty"]),
         ("title: x\ncases: [a]\ntitle: y\n", ["packs/a-pack.yml:3: title: duplicate key (first given on line 1)"]),
     ],
@@ -90,7 +90,7 @@ def test_deleting_a_case_a_pack_uses_is_an_error(library, tmp_path):
     cases, packs = library
     build(cases.root, tmp_path / "cases.db", packs_dir=packs)
     (cases.root / "first.md").unlink()
-    with pytest.raises(CasesInvalid) as info:
+    with pytest.raises(InvalidInput) as info:
         build(cases.root, tmp_path / "cases.db", packs_dir=packs)
     assert ['no case has the id "first"'] == [p.message for p in info.value.problems]
 

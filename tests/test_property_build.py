@@ -4,7 +4,7 @@ Front matter is generated from arbitrary keys and values, YAML's odd corners
 (anchors, aliases, tags such as ``!!python/object``, huge numbers, nested
 structures, directives, tabs, unclosed quotes) and arbitrary Unicode; bodies
 from Markdown's special characters. The build either writes the database or
-raises CasesInvalid whose every problem is a Problem with the file's path and
+raises InvalidInput whose every problem is a Problem with the file's path and
 a line inside the file. Any other exception fails.
 """
 
@@ -20,9 +20,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caselib.errors import CasesInvalid, Problem
-from caselib.fields import FIELDS
-from caselib.pipeline import build, display_path
+from caselib.errors import InvalidInput, Problem
+from caselib.schema import FRONT_MATTER as FIELDS
+from caselib.discover import display_path
+from caselib.pipeline import build
 from caselib.vocab import vocabularies
 
 from conftest import REPO
@@ -141,7 +142,7 @@ def test_build_succeeds_or_names_every_problem(data, name, with_other):
         db = Path(tmp) / "site" / "cases.db"
         try:
             report = build(root, db, jobs=1)
-        except CasesInvalid as err:
+        except InvalidInput as err:
             check_problems(err.problems, written)
             assert not db.exists()
         else:

@@ -182,8 +182,8 @@ def test_odd_bytes_that_are_refused_each_at_its_line(cases, tmp_path):
             ],
         ),
         (
-            '---\ntitle: 标题\ndate: 2019\nviolations: ["受贿\\n\\u0007"]\nrank: null\nsanctions: [~, "警告\\t"]\n---\n',
-            ['cases/lines.md:4: violations: unknown value "受贿\\u000a\\u0007" — did you mean "受贿"?',
+            '---\ntitle: 标题\ndate: 2019\nviolations: ["受贿罪行\\n\\u0007"]\nrank: null\nsanctions: [~, "警告\\t"]\n---\n',
+            ['cases/lines.md:4: violations: unknown value "受贿罪行\\u000a\\u0007" — did you mean "受贿"?',
              'cases/lines.md:6: sanctions: "警告\\u0009" is ambiguous — write "党内警告" or "政务警告"'],
         ),
         (

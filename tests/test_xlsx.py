@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 from openpyxl import load_workbook
 
-from caselib.xlsx import Column, Export, SqlBudget, budgeted_rows, write_workbook
+from caselib.site.xlsx import Column, Export, SqlBudget, budgeted_rows, write_workbook
 
 from conftest import case_text
 

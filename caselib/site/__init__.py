@@ -17,7 +17,7 @@ from typing import Iterator
 
 import yaml
 
-SITE_ROOT = Path(__file__).resolve().parent.parent
+SITE_ROOT = Path(__file__).resolve().parents[2]
 METADATA = SITE_ROOT / "metadata.yml"
 SETTINGS = SITE_ROOT / "settings.json"
 PLUGINS = SITE_ROOT / "plugins"

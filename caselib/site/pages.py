@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from . import charts
-from .render import SECTION_TITLES, sanitise
-from .site import DATABASE_NAME
-from .vocab import vocabulary
+from .. import schema
+from ..render import SECTION_TITLES, sanitise
+from ..vocab import vocabulary
+from . import DATABASE_NAME, charts
 
 SEARCH_QUERY = "search"
 MAX_QUERY = 200
@@ -47,29 +47,7 @@ async def search_context(datasette, q: str, violation: str) -> dict:
     }
 
 
-FACT_FIELDS = [
-    ("date", "日期"),
-    ("region", "地区"),
-    ("unit", "单位"),
-    ("position", "职务"),
-    ("rank", "职级"),
-    ("personnel", "人员类别"),
-    ("form", "四种形态"),
-    ("amount", "涉案金额"),
-    ("period", "行为期间"),
-]
 NEWEST = 10
-
-
-def format_amount(amount: float | int | None) -> str | None:
-    """Yuan for reading: 3,200 元; 12.6 万元; 3.5 亿元."""
-    if amount is None:
-        return None
-    if amount >= 100_000_000:
-        return f"{amount / 100_000_000:,.4g} 亿元"
-    if amount >= 10_000:
-        return f"{amount / 10_000:,.6g} 万元"
-    return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
 
 
 def list_url(column: str, value: str) -> str:
@@ -113,6 +91,30 @@ async def related_cases(datasette, case_id: str) -> list[dict]:
     return [{**_summary(row), "kind": row["kind"]} for row in rows]
 
 
+def case_facts(row: dict) -> list[dict]:
+    """The facts panel: the schema's facts that the case has, faceted ones linking to the list."""
+    facts = []
+    for field in schema.FACTS:
+        value = row[field.name]
+        if value not in (None, ""):
+            url = filter_url(field.name, value) if field.facet else None
+            facts.append({"label": field.label, "value": field.display(value), "url": url})
+    return facts
+
+
+def case_lists(row: dict) -> list[dict]:
+    """The case's multi-valued fields (violation types, sanctions …) as chips,
+    faceted ones linking to the list filtered by that value."""
+    lists = []
+    for field in schema.COLUMNS:
+        if field.array and field.export:
+            values = field.display(row[field.name])
+            if values:
+                items = [{"label": v, "url": list_url(field.name, v) if field.facet else None} for v in values]
+                lists.append({"name": field.name, "label": field.label, "chips": items})
+    return lists
+
+
 async def case_context(datasette, case_id: str) -> dict | None:
     found = await _rows(
         datasette, "select t.*, c.* from cases c join case_texts t on t.id = c.id where c.id = :id", {"id": case_id}
@@ -120,19 +122,10 @@ async def case_context(datasette, case_id: str) -> dict | None:
     if not found:
         return None
     row = found[0]
-    facts = []
-    for column, label in FACT_FIELDS:
-        value = format_amount(row[column]) if column == "amount" else row[column]
-        if value not in (None, ""):
-            link = filter_url(column, value) if column in ("rank", "personnel", "form", "region") else None
-            facts.append({"label": label, "value": value, "url": link})
     return {
         "row": row,
-        "facts": facts,
-        "violations": [{"label": v, "url": list_url("violations", v)} for v in json.loads(row["violations"] or "[]")],
-        "sanctions": [{"label": v, "url": list_url("sanctions", v)} for v in json.loads(row["sanctions"] or "[]")],
-        "disciplines": json.loads(row["disciplines"] or "[]"),
-        "tags": json.loads(row["tags"] or "[]"),
+        "facts": case_facts(row),
+        "lists": case_lists(row),
         "body_html": Markup(sanitise(row["body_html"] or "")),
         "sections": [SECTION_TITLES[c] for c in SECTION_TITLES if row.get(c)],
         "related": await related_cases(datasette, case_id),
@@ -161,7 +154,7 @@ async def home_context(datasette) -> dict:
 
 
 async def statistics_context(datasette) -> dict:
-    violations, sanctions, forms = vocabulary("violations"), vocabulary("sanctions"), vocabulary("form")
+    violations = vocabulary("violations")
     by_year_group = await _rows(
         datasette,
         """
@@ -178,32 +171,50 @@ async def statistics_context(datasette) -> dict:
     for row in by_year_group:
         table[row["year"]][row["grp"]] = row["count"]
     group_names = violations.groups()
-    sanction_counts = {
-        r["grp"]: r["count"]
-        for r in await _rows(
-            datasette,
-            """
-            select s."group" as grp, count(distinct cs.case_id) as count
-            from case_sanctions cs join sanction_types s on s.code = cs.sanction_code
-            group by s."group"
-            """,
-        )
-    }
-    form_counts = {r["form"]: r["count"] for r in await _rows(datasette, "select form, count(*) as count from cases group by form")}
-    form_rows = [(t.zh, form_counts.get(t.zh, 0)) for t in forms.terms]
-    if form_counts.get(None):
-        form_rows.append(("未标注", form_counts[None]))
-    sanction_rows = [(g, sanction_counts.get(g, 0)) for g in sanctions.groups()]
     year_rows = [(str(year), table[year]) for year in years]
     return {
         "total": sum(year_totals.values()),
         "group_names": group_names,
         "years": [{"year": y, "total": year_totals[y], "groups": table[y]} for y in years],
         "year_chart": charts.stacked_chart(year_rows, group_names, "各年度案例数（按违规类别）"),
-        "sanction_rows": sanction_rows,
-        "sanction_chart": charts.bar_chart(sanction_rows, "按处分处理类别的案例数", charts.PALETTE[3]),
-        "form_rows": form_rows,
-        "form_chart": charts.bar_chart(form_rows, "按“四种形态”的案例数", charts.PALETTE[2]),
+        "charts": [await _field_chart(datasette, field, n) for n, field in enumerate(schema.CHARTS)],
+    }
+
+
+async def _value_counts(datasette, field: schema.Field) -> list[tuple[str, int, str | None]]:
+    """(label, cases, link) for one field: by vocabulary group for a linked
+    vocabulary, by value otherwise (cases without one as 未标注)."""
+    vocab = field.vocabulary
+    if vocab is not None and vocab.link_table:
+        rows = await _rows(
+            datasette,
+            f"""
+            select v."group" as value, count(distinct l.case_id) as count
+            from [{vocab.link_table}] l join [{vocab.table}] v on v.code = l.[{vocab.link_column}]
+            group by v."group"
+            """,
+        )
+        counts = {r["value"]: r["count"] for r in rows}
+        return [(group, counts.get(group, 0), None) for group in vocab.groups()]
+    rows = await _rows(datasette, f"select [{field.name}] as value, count(*) as count from cases group by [{field.name}]")
+    counts = {r["value"]: r["count"] for r in rows}
+    labels = vocab.labels() if vocab is not None else sorted(v for v in counts if v is not None)
+    result = [(label, counts.get(label, 0), filter_url(field.name, label) if field.facet else None) for label in labels]
+    if counts.get(None):
+        result.append(("未标注", counts[None], None))
+    return result
+
+
+async def _field_chart(datasette, field: schema.Field, n: int) -> dict:
+    rows = await _value_counts(datasette, field)
+    grouped = field.vocabulary is not None and field.vocabulary.link_table
+    heading = f"按{field.label}{'类别' if grouped else ''}"
+    color = charts.PALETTE[(3 + n) % len(charts.PALETTE)]
+    return {
+        "heading": heading,
+        "column": "类别" if grouped else field.label,
+        "rows": rows,
+        "chart": charts.bar_chart([(label, count) for label, count, _ in rows], f"{heading}的案例数", color),
     }
 
 

@@ -32,17 +32,12 @@ from datasette.facets import ArrayFacet, ColumnFacet, DateFacet
 from datasette.database import QueryInterrupted
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args, urlsafe_components
 
-from .store import link_column
-from .vocab import vocabularies
+from ..schema import LINKED
 
 
 def linked_vocabularies() -> dict[str, tuple[str, str, str]]:
     """column -> (link table, link column, lookup table)."""
-    return {
-        name: (vocab.link_table, link_column(vocab), vocab.table)
-        for name, vocab in vocabularies().items()
-        if vocab.link_table
-    }
+    return {vocab.name: (str(vocab.link_table), vocab.link_column, vocab.table) for vocab in LINKED}
 
 
 UNFILTERED = re.compile(r"^\s*select .* from \[?cases\]?\s*$", re.IGNORECASE | re.DOTALL)

@@ -39,6 +39,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from .. import schema
+from ..fields import Amount, Text
+
 if TYPE_CHECKING:
     from datasette.app import Datasette
     from datasette.utils.asgi import Request
@@ -58,56 +61,25 @@ RENDERED_VIEWS = frozenset({"table", "database"})
 CASES_DATABASE = "cases"
 CASE_TABLES = frozenset({"cases", "case_texts"})
 
-# The one mapping of ``cases`` and ``case_texts`` columns to spreadsheet headers.
-CASE_HEADERS: dict[str, str] = {
-    "id": "案例编号",
-    "title": "标题",
-    "date": "日期",
-    "year": "年份",
-    "violations": "违规类型",
-    "sanctions": "处分处理",
-    "disciplines": "违反的纪律",
-    "form": "四种形态",
-    "rank": "职级",
-    "personnel": "人员类别",
-    "region": "地区",
-    "unit": "单位",
-    "position": "职务",
-    "amount": "涉案金额（元）",
-    "period": "行为期间",
-    "source": "来源",
-    "tags": "关键词",
-    "lang": "语言",
-    "summary": "案情摘要",
-    "facts": "基本案情",
-    "outcome": "处理结果",
-    "analysis": "案例评析",
-    "lessons": "警示启示",
-    "rules": "相关条规",
-    "reform": "以案促改",
-    "other_text": "其他内容",
-    "path": "源文件",
-}
-DROPPED_CASE_COLUMNS = frozenset({"body_html", "digest", "as_written", "sort_key"})
-
-# Headers whose values are JSON arrays, years or amounts; canned queries that
-# name their columns the same way get the same treatment.
-ARRAY_HEADERS = frozenset(CASE_HEADERS[c] for c in ("violations", "sanctions", "disciplines", "tags"))
-YEAR_HEADERS = frozenset({CASE_HEADERS["year"]})
-AMOUNT_HEADERS = frozenset({CASE_HEADERS["amount"]})
-TEXT_HEADERS = frozenset(
-    CASE_HEADERS[c] for c in ("facts", "outcome", "analysis", "lessons", "rules", "reform", "other_text")
-)
+# Spreadsheet headers of the ``cases`` and ``case_texts`` columns, and what
+# their values are, from the schema. Canned queries that name their columns
+# the same way (违规类型, 涉案金额（元）…) get the same treatment.
+CASE_HEADERS: dict[str, str] = schema.headers()
+DROPPED_CASE_COLUMNS = schema.technical_columns()
+_EXPORTED = [f for f in schema.COLUMNS if f.export]
+ARRAY_HEADERS = frozenset(f.heading for f in _EXPORTED if f.array)
+AMOUNT_HEADERS = frozenset(f.heading for f in _EXPORTED if isinstance(f.rule, Amount))
+YEAR_HEADERS = frozenset(f.heading for f in _EXPORTED if f.sql_type is int and f.heading not in AMOUNT_HEADERS)
+TEXT_HEADERS = frozenset(f.zh for f in schema.TEXT_FIELDS if f.export and f.name != "id")
 HEADER_WIDTHS: dict[str, float] = {
+    **{f.heading: 24 for f in _EXPORTED if isinstance(f.rule, Text)},
+    **{f.heading: 28 for f in _EXPORTED if f.array},
     CASE_HEADERS["id"]: 30,
     CASE_HEADERS["title"]: 50,
     CASE_HEADERS["date"]: 12,
-    CASE_HEADERS["violations"]: 28,
-    CASE_HEADERS["sanctions"]: 28,
-    CASE_HEADERS["unit"]: 24,
     CASE_HEADERS["path"]: 30,
-    "摘要": 60,
     CASE_HEADERS["summary"]: 60,
+    "摘要": 60,
 }
 TEXT_WIDTH = 60
 MIN_WIDTH = 8

@@ -1,0 +1,145 @@
+"""Step 1a: find the case files under the cases folder, and name what is left out.
+
+A case file is a regular file named ``*.md`` anywhere under the cases folder,
+whose name starts with neither ``_`` (the authors' template) nor ``.``,
+outside hidden folders. What looks meant as a case but is not read is named:
+
+- as an **error** (the build fails): a symbolic link that leads outside the
+  cases folder (it would publish whatever it points at), a broken link, a
+  link loop, a link to a folder (not followed), and a ``.md`` name that is
+  not a regular file (a device, a pipe);
+- as a **warning** (the build goes on without it): a file whose name is
+  almost a case file's (``x.MD``, ``x.markdown``, ``x.md `` with a trailing
+  space) and a folder named like a case file (``y.md/``).
+
+A symbolic link to a file inside the cases folder is read like the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Problem, UsageError
+
+CASE_SUFFIX = ".md"
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+
+
+@dataclass
+class Discovered:
+    """The case files in path order, and what was left out (errors and warnings)."""
+
+    paths: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def display_path(path: Path) -> str:
+    """The path as a user reads it in messages: relative to the working folder,
+    with control characters spelt out so every message stays on one line."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        relative = str(path)
+    text = str(path) if relative.startswith("..") else relative
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def stored_paths(paths: list[Path], cases_dir: Path) -> dict[Path, str]:
+    """How the database names each case file (all under ``cases_dir``): from
+    the cases folder's name down, whatever the working folder (e.g.
+    cases/2019/x.md)."""
+    root, depth = cases_dir.resolve().name, len(cases_dir.parts)
+    return {p: "/".join((root, *p.parts[depth:])) for p in paths}
+
+
+def is_candidate(name: str) -> bool:
+    """A name the contract reads as a case file."""
+    return name.endswith(CASE_SUFFIX) and not name.startswith(("_", "."))
+
+
+def near_miss(name: str) -> str | None:
+    """Why a name that looks like a Markdown file is not read as a case, or None."""
+    if name.startswith(("_", ".")) or is_candidate(name):
+        return None
+    trimmed = name.strip()
+    lowered = trimmed.lower()
+    suffix = next((s for s in MARKDOWN_SUFFIXES if lowered.endswith(s)), None)
+    if suffix is None or len(trimmed) == len(suffix):
+        return None
+    fixed = trimmed[: -len(suffix)] + CASE_SUFFIX
+    if trimmed != name:
+        return f'not read as a case: the name has spaces before or after it; rename it to "{fixed}"'
+    return f'not read as a case: a case file\'s name ends in ".md" (lower case); rename it to "{fixed}"'
+
+
+def link_problem(path: Path, real_root: Path) -> str | None:
+    """Why a symbolic link named like a case file is not read, or None when
+    it leads to a regular file inside the cases folder."""
+    try:
+        target = os.readlink(path)
+    except OSError as err:
+        return f"cannot read the symbolic link: {err.strerror or err}"
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return f'broken symbolic link: its target "{target}" does not exist'
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop: the link leads back to itself"
+        return f"cannot follow the symbolic link: {err.strerror or err}"
+    if not stat.S_ISREG(status.st_mode):
+        return f'symbolic link to "{target}", which is not a regular file: not read'
+    if not Path(os.path.realpath(path)).is_relative_to(real_root):
+        return f'symbolic link to "{target}", outside the cases folder: not read; copy the file into the cases folder instead'
+    return None
+
+
+def discover(root: Path) -> Discovered:
+    """Every case file under ``root`` in path order, and what was left out.
+
+    Walks the tree once with os.walk, leaving hidden folders unvisited and
+    symbolic links to folders unfollowed: at 100,000 files this takes a
+    fraction of what globbing and checking every path does.
+    """
+    if not root.is_dir():
+        raise UsageError(f"cases folder not found: {root}")
+    real_root = root.resolve()
+    found: list[tuple[str, ...]] = []
+    result = Discovered()
+
+    def problem(parts: tuple[str, ...], message: str, warning: bool = False) -> None:
+        result.problems.append(Problem(display_path(root.joinpath(*parts)), 1, "", message, warning=warning))
+
+    for folder, subfolders, names in os.walk(root):
+        relative = Path(folder).relative_to(root).parts
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in list(subfolders):
+            if os.path.islink(os.path.join(folder, name)):
+                subfolders.remove(name)
+                problem((*relative, name), "symbolic link to a folder: not followed; move the cases into the cases folder instead")
+            elif near_miss(name) or is_candidate(name):
+                problem((*relative, name), "a folder named like a case file: not read as a case (the files in it are read as usual)", warning=True)
+        for name in names:
+            path = os.path.join(folder, name)
+            if not is_candidate(name):
+                reason = near_miss(name)
+                if reason:
+                    problem((*relative, name), reason, warning=True)
+                continue
+            if os.path.islink(path):
+                reason = link_problem(Path(path), real_root)
+                if reason:
+                    problem((*relative, name), reason)
+                    continue
+            elif not stat.S_ISREG(os.lstat(path).st_mode):
+                problem((*relative, name), "not a regular file: not read")
+                continue
+            found.append((*relative, name))
+    found.sort()  # the order of Path objects: part by part
+    result.paths = [root.joinpath(*parts) for parts in found]
+    result.problems.sort()
+    return result

@@ -1,0 +1,106 @@
+"""Step 4a: what a parsed case becomes in the database, derived from the schema.
+
+A case is one ``cases`` row (``schema.COLUMNS``), one ``case_texts`` row
+(``schema.TEXT_FIELDS``), one row of search-index text and its link-table
+rows. All of it is computed where the case was parsed (in a worker) and
+carried to the store as a :class:`Record`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from . import related, search
+from .model import Case
+from .render import SECTIONS
+from .schema import COLUMNS, FIELDS, LINKED, VOCABULARY_FIELDS
+
+FTS_COLUMNS = ("title", "body", "labels")
+SECTION_COLUMNS = tuple(SECTIONS)
+# Text fields that feed the search index's labels column; vocabulary labels follow.
+LABEL_TEXT_FIELDS = tuple(f for f in FIELDS if f.search == "labels" and f.vocabulary is None)
+ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
+
+
+def case_row(case: Case) -> dict:
+    """The ``cases`` row for a case: canonical Chinese labels, JSON arrays."""
+    return {field.name: field.row_value(case) for field in COLUMNS}
+
+
+def text_row(case: Case) -> dict:
+    """The ``case_texts`` row for a case: its sections, other text and HTML."""
+    return {
+        "id": case.id,
+        **{column: case.sections.get(column) for column in SECTION_COLUMNS},
+        "other_text": case.other_text or None,
+        "body_html": case.body_html,
+    }
+
+
+def _values(row: dict, name: str, array: bool) -> list[str]:
+    value = row[name]
+    if array:
+        return json.loads(value or "[]")
+    return [value] if value else []
+
+
+def searchable_parts(row: dict | Case) -> dict[str, str]:
+    """The text a search looks through, per FTS column (before rewriting).
+
+    Computed from a ``cases`` row joined with its ``case_texts`` row, so the
+    build can compute it again for a stored case when an incremental build
+    removes it from the index.
+    """
+    if isinstance(row, Case):
+        row = {**case_row(row), **text_row(row)}
+    meta = [text for f in LABEL_TEXT_FIELDS for text in _values(row, f.name, f.array)]
+    for f in VOCABULARY_FIELDS:
+        by_zh = f.vocabulary.by_zh  # type: ignore[union-attr]
+        for label in _values(row, f.name, f.array):
+            meta += [by_zh[label].zh, by_zh[label].en]
+    body = [row["other_text"], *(row[c] for c in SECTION_COLUMNS)]
+    return {
+        "title": row["title"],
+        "body": "\n".join(p for p in body if p),
+        "labels": "\n".join(p for p in meta if p),
+    }
+
+
+def fts_values(row: dict) -> tuple[str, ...]:
+    """The FTS row for a ``cases`` row: its searchable text, CJK-rewritten."""
+    return tuple(search.index_text(text) for text in searchable_parts(row).values())
+
+
+def link_rows(case: Case) -> dict[str, list[dict]]:
+    """Rows of the link tables (one per vocabulary value, one per related case)."""
+    rows: dict[str, list[dict]] = {}
+    for vocab in LINKED:
+        codes = case.values.get(vocab.name) or []
+        rows[vocab.link_table] = [{"case_id": case.id, vocab.link_column: c, "position": i} for i, c in enumerate(codes)]
+    rows["related"] = [{"case_id": case.id, "related_id": r, "position": i} for i, (r, _) in enumerate(case.related)]
+    return rows
+
+
+@dataclass
+class Record:
+    """Everything the store writes for one case, computed where it was parsed."""
+
+    id: str
+    path: str
+    digest: str
+    related: list[tuple[str, int]]
+    row: dict
+    text: dict
+    fts: tuple[str, ...]
+    links: dict[str, list[dict]]
+
+    @property
+    def item(self) -> related.Item:
+        """What similar-case computation looks at (as read back from the row)."""
+        return related.item_from_row(*(self.row[column] for column in ITEM_COLUMNS))
+
+
+def make_record(case: Case) -> Record:
+    row, text = case_row(case), text_row(case)
+    return Record(case.id, case.path, case.digest, case.related, row, text, fts_values({**row, **text}), link_rows(case))

@@ -1,0 +1,159 @@
+"""Reading and parsing many files at once: the worker pool of a build.
+
+Each file is read, hashed and, unless its digest is already stored, parsed,
+validated, rendered and shaped into a :class:`Record` in a worker process
+(threads when there is little to parse). Results come back in path order, a
+chunk at a time, so that the build stores one chunk while the workers parse
+the next.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import signal
+import threading
+import time
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .discover import display_path
+from .errors import InvalidInput, Problem
+from .parse import parse_case
+from .progress import Progress
+from .rows import Record, make_record
+from .source import source_from_bytes
+
+PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
+CHUNK = 64
+WRITE_BATCH = 2000  # parsed cases written to the database at a time in a full build
+# Chunks in flight: enough for the workers to keep parsing while the main
+# process writes a batch (about two batches' worth), few enough to bound memory.
+IN_FLIGHT = 2 * WRITE_BATCH // CHUNK
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A file whose bytes match what the database was built from."""
+
+    id: str
+    path: str
+
+
+Loaded = Record | Unchanged | list[Problem]
+
+
+def load(path: Path, known_digest: str | None = None, file: str | None = None) -> Loaded:
+    """Read and parse one file, unless its digest is known; runs in workers.
+
+    Problems are returned, not raised, so one bad file never hides another.
+    ``file`` is the path stored in the database (see stored_paths).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return [Problem(display_path(path), 1, "", f"cannot read file: {err.strerror or err}")]
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == known_digest:
+        return Unchanged(path.stem, str(path))
+    display = display_path(path)
+    try:
+        case = parse_case(source_from_bytes(data, display, path.stem))
+        case.file = file or display
+        return make_record(case)
+    except InvalidInput as err:
+        return err.problems
+    except RecursionError:
+        return [Problem(display, 1, "", "the Markdown is nested too deeply to read")]
+
+
+Task = tuple[Path, str | None, str]  # path, known digest, stored path
+
+
+def _load_chunk(tasks: list[Task]) -> list[Loaded]:
+    return [load(*task) for task in tasks]
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker once its parent is gone: the build, or the fork server
+    that started it for the build (which ends with the build), even after
+    kill -9. A worker whose parent has died is adopted by another process."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init() -> None:
+    """Workers hold no reference cycles worth collecting, leave Ctrl-C to the
+    build, which stops them and cleans up, and never outlive it."""
+    gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: a build makes millions of short-lived,
+    acyclic objects, and collecting them costs ~10% of the parse."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) -> Iterator[list[Loaded]]:
+    """Load every file, in order, a chunk at a time, using ``jobs`` processes
+    when there is enough to parse; the caller can store one chunk while the
+    workers parse the next. At most IN_FLIGHT chunks are in flight, so
+    memory stays bounded whichever side is faster."""
+    total, done = len(tasks), 0
+    chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    to_parse = sum(1 for _, digest, _ in tasks if digest is None)
+    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+        pool: Executor | None = None
+    elif to_parse < PARALLEL_THRESHOLD:
+        pool = ThreadPoolExecutor(max_workers=jobs)  # mostly unchanged files: reading and hashing release the GIL
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        for result in _in_order(pool, chunks, max(IN_FLIGHT, 2 * jobs)):
+            done += len(result)
+            if progress:
+                progress(done, total)
+            yield result
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(pool: Executor | None, chunks: list[list[Task]], window: int) -> Iterator[list[Loaded]]:
+    """The loaded chunks in order, with at most ``window`` submitted ahead."""
+    if pool is None:
+        yield from map(_load_chunk, chunks)
+        return
+    waiting: deque[Future] = deque()
+    for chunk in chunks:
+        waiting.append(pool.submit(_load_chunk, chunk))
+        if len(waiting) >= window:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
+
+
+def load_all(tasks: list[Task], jobs: int, progress: Progress | None = None) -> list[Loaded]:
+    """Load every file (see load_chunks), all at once."""
+    return [loaded for chunk in load_chunks(tasks, jobs, progress) for loaded in chunk]
+
+
+def default_jobs() -> int:
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
