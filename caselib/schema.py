@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .fields import Amount, Choice, Date, Ids, Rule, Terms, Text, TextList
 from .render import SECTIONS, clip
-from .vocab import Vocabulary, column_descriptions
+from .vocab import Vocabulary, column_descriptions, vocabulary
 
 if TYPE_CHECKING:
     from .model import Case
@@ -60,10 +60,14 @@ class Field:
     header: str = ""  # export header, when not the label
     search: str | None = None
     chart: bool = False  # a chart of its own on the statistics page
+    vocab: str = ""  # for a derived field: the vocabulary its values come from
+    link: str = ""  # the faceted column its fact links to, when not its own
 
     @cached_property
     def vocabulary(self) -> Vocabulary | None:
-        return self.rule.vocab if isinstance(self.rule, Terms) else None
+        if isinstance(self.rule, Terms):
+            return self.rule.vocab
+        return vocabulary(self.vocab) if self.vocab else None
 
     @property
     def label(self) -> str:
@@ -127,6 +131,13 @@ def _year(case: "Case") -> int:
     return int(str(case.values["date"])[:4])
 
 
+def _province(case: "Case") -> str | None:
+    """The provincial-level division the region starts with, if it names one."""
+    region = case.values.get("region")
+    term = vocabulary("province").at_start(str(region)) if region else None
+    return term.zh if term else None
+
+
 FIELDS: tuple[Field, ...] = (
     Field("id", "案例编号", "Case id", "案例编号（文件名），案例的永久地址", derive=lambda case: case.id),
     Field("title", "标题", "Title", "标题", Text(required=True), search="title"),
@@ -138,7 +149,8 @@ FIELDS: tuple[Field, ...] = (
     Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="labels", chart=True),
     Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="labels"),
     Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="labels"),
-    Field("region", "地区", "Region", "地区", Text(), fact=2, facet=True, indexed=True, search="labels"),
+    Field("region", "地区", "Region", "地区", Text(), fact=2, link="province", search="labels"),
+    Field("province", en="Province", derive=_province, vocab="province", facet=True, indexed=True, search="labels"),
     Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, search="labels"),
     Field("position", "职务", "Post", "当事人职务", Text(), fact=4, search="labels"),
     Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, header="涉案金额（元）"),

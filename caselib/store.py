@@ -26,7 +26,7 @@ from .vocab import lookup_rows, vocabularies
 FTS_TABLE = "cases_fts"
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # The long texts live in their own table, one row per case. Kept out of
 # ``cases``, they leave its rows a few hundred bytes: a search matching most
 # of 100,000 cases then reads far fewer pages for its count, its page and

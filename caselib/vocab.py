@@ -75,6 +75,8 @@ class Vocabulary:
         for spelling, codes in self.expansions.items():
             self._index[normalise_key(spelling)] = tuple(codes)
         self._ambiguous = {normalise_key(k): v for k, v in self.ambiguous.items()}
+        spellings = {(normalise_key(s), t.code) for t in self.terms for s in (t.zh, t.en, *t.aliases)}
+        self._longest_first = [(written, self.by_code[code]) for written, code in sorted(spellings, key=lambda p: (-len(p[0]), p))]
 
     def resolve(self, raw: str) -> list[Term]:
         """Return the term(s) ``raw`` names; raise UnknownTerm or AmbiguousTerm."""
@@ -94,6 +96,16 @@ class Vocabulary:
             return None
         codes = self._index[matches[0]]
         return "、".join(self.by_code[c].zh for c in codes)
+
+    def at_start(self, text: str) -> Term | None:
+        """The term whose label or alias ``text`` starts with (the longest
+        such spelling), in any letter case; a Latin spelling must end at a
+        word's end (Shanxi is not the start of Shanxian)."""
+        key = normalise_key(text)
+        for written, term in self._longest_first:
+            if key.startswith(written) and not (written.isascii() and key[len(written) : len(written) + 1].isalnum()):
+                return term
+        return None
 
     def labels(self) -> list[str]:
         return [t.zh for t in self.terms]

@@ -1,4 +1,5 @@
-"""The site's own pages: home, case pages, ranked search, statistics."""
+"""The site's own pages (home, case pages, ranked search, statistics, packs),
+the reading list of cases and the Chinese words for Datasette's own pages."""
 
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
@@ -6,12 +7,30 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
 from caselib import search
-from caselib.site import pages
+from caselib.site import listing, pages, words
 
 
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["highlight"] = lambda text, query: Markup(search.highlight(text, query))
+    env.filters["zh_error"] = words.error_message
+    env.filters["zh_error_title"] = words.error_title
+    env.filters["zh_lookup"] = words.lookup_name
+    env.filters["zh_parameter"] = words.parameter_name
+    env.filters["zh_renderer"] = words.renderer_name
+    env.filters["zh_column"] = words.column_label
+    env.globals["crumb_trail"] = words.crumb_trail
+    env.globals["table_title"] = words.table_title
+    env.globals["column_label"] = words.column_label
+    env.globals["case_list"] = listing.case_list
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Errors as Chinese pages with the site's styles; JSON errors stay Datasette's."""
+    if request.path.endswith(".json"):
+        return None
+    return pages.error_page(datasette, request, exception)
 
 
 @hookimpl
@@ -60,7 +79,7 @@ async def pack_page(datasette, request):
     full = request.args.get("full") == "1"
     context = await pages.pack_context(datasette, request.url_vars["pack_id"], full)
     if context is None:
-        raise NotFound("没有这个培训专题 / no such pack")
+        raise NotFound("没有这个培训专题。")
     return Response.html(await datasette.render_template("pack.html", context, request=request))
 
 

@@ -179,8 +179,12 @@ class Browser:
         route.abort("blockedbyclient")
 
     @contextmanager
-    def open(self, url: str, screenshot: Path | None = None, full_page: bool = False) -> Iterator[Visit]:
+    def open(
+        self, url: str, screenshot: Path | None = None, full_page: bool = False, viewport: tuple[int, int] | None = None
+    ) -> Iterator[Visit]:
         page = self._context.new_page()
+        if viewport is not None:
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
         visit = Visit(url, page)
         self._current = visit
         _record(visit)

@@ -57,7 +57,7 @@ def test_statistics_draws_charts_in_the_page(server, browser):
         bars = visit.page.eval_on_selector_all("svg rect", "els => els.length")
         titles = visit.page.eval_on_selector_all("section.chart h2", "els => els.map(e => e.textContent)")
     assert bars > 20
-    assert ["各年度案例数（按违规类别）", "按处分处理类别", "按四种形态"] == titles
+    assert ["各年度案例数（按主要违规类别）", "按处分处理类别", "按四种形态"] == titles
 
 
 def test_case_page_prints_without_navigation(server, browser):

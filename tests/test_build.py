@@ -67,7 +67,7 @@ def test_indexes_on_faceted_columns(cases, tmp_path):
     cases.write("a.md", case_text())
     build(cases.root, tmp_path / "cases.db")
     indexed = {r[0] for r in rows(tmp_path / "cases.db", "select il.name from pragma_index_list('cases') l, pragma_index_info(l.name) il")}
-    assert {"year", "date", "form", "rank", "personnel", "region"} <= indexed
+    assert {"year", "date", "form", "rank", "personnel", "province"} <= indexed
 
 
 def test_check_writes_nothing(cases, tmp_path):

@@ -62,7 +62,7 @@ def test_page_two_html_shows_the_same_counts(paged_site):
     first = paged_site.json("/cases/cases.json?_size=5")
     page = paged_site.get(next_path(first).replace("/cases/cases.json", "/cases/cases"))
     assert 200 == page.status_code
-    shown = dict(re.findall(r'<li><a href="[^"]*rank=[^"]*">([^<]+)</a> (\d+)</li>', page.text))
+    shown = dict(re.findall(r'<li><a href="[^"]*rank=[^"]*">([^<]+)</a> <span class="count">(\d+)</span></li>', page.text))
     assert {rank: str(count) for rank, count in facets(first)["rank"].items()} == shown
 
 

@@ -61,7 +61,7 @@ def test_violation_facet_counts_equal_the_files(random_site):
 def test_default_facets_on_the_case_list(random_site):
     site, _ = random_site
     data = site.json("/cases/cases.json")
-    assert {"violations", "year", "sanctions", "rank", "form", "personnel", "region"} == set(data["facet_results"])
+    assert {"violations", "year", "sanctions", "rank", "form", "personnel", "province"} == set(data["facet_results"])
 
 
 def test_shipped_violation_facet_counts_equal_the_files(shipped_site):

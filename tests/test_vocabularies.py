@@ -73,7 +73,7 @@ def test_every_spelling_names_one_term_only():
 
 def test_contract_sizes():
     sizes = {name: len(v.terms) for name, v in vocabularies().items()}
-    assert {"violations": 33, "sanctions": 24, "disciplines": 6, "form": 4, "rank": 5, "personnel": 9} == sizes
+    assert {"violations": 33, "sanctions": 24, "disciplines": 6, "form": 4, "rank": 5, "personnel": 9, "province": 34} == sizes
 
 
 def test_metadata_column_descriptions_come_from_the_vocabularies():
@@ -93,3 +93,25 @@ def test_metadata_describes_every_lookup_table():
     tables = load_metadata()["databases"]["cases"]["tables"]
     for vocab in vocabularies().values():
         assert tables[vocab.table]["label_column"] == "zh"
+
+
+@pytest.mark.parametrize(
+    "region,province",
+    [
+        ("安徽", "安徽省"), ("安徽省", "安徽省"), ("安徽省合肥市", "安徽省"), ("Anhui", "安徽省"), ("Anhui Province", "安徽省"),
+        ("anhui province, Hefei", "安徽省"), ("北京市海淀区", "北京市"), ("广西壮族自治区南宁市", "广西壮族自治区"), ("广西", "广西壮族自治区"),
+        ("香港", "香港特别行政区"), ("Hong Kong", "香港特别行政区"), ("Shanxi", "山西省"), ("Shaanxi", "陕西省"), ("山西省太原市", "山西省"),
+        ("陕西省西安市", "陕西省"), ("内蒙古呼和浩特市", "内蒙古自治区"), ("吉林市", "吉林省"), ("ＡＮＨＵＩ", "安徽省"),
+        ("某省某县", None), ("西安市", None), ("Shanxian", None), ("", None),
+    ],
+)
+def test_province_at_the_start_of_a_region(region, province):
+    term = vocabulary("province").at_start(region)
+    assert province == (term.zh if term else None)
+
+
+def test_the_shipped_library_facets_provinces_not_spellings(shipped_site):
+    data = shipped_site.json("/cases/cases.json?_facet_size=max")
+    values = {v["value"]: v["count"] for v in data["facet_results"]["province"]["results"]}
+    assert all(value.endswith(("省", "市", "自治区", "特别行政区")) for value in values)
+    assert 4 == values["安徽省"]

@@ -18,15 +18,16 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 from openpyxl import load_workbook
 
-from caselib.site.xlsx import Column, Export, SqlBudget, budgeted_rows, write_workbook
+from caselib.site.export import Column, Export, SqlBudget, budgeted_rows
+from caselib.site.xlsx import write_workbook
 
 from conftest import case_text
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASE_HEADERS = [
     "案例编号", "标题", "日期", "年份", "违规类型", "处分处理", "违反的纪律", "四种形态", "职级",
-    "人员类别", "地区", "单位", "职务", "涉案金额（元）", "行为期间", "来源", "关键词", "语言",
-    "案情摘要", "源文件",
+    "人员类别", "地区", "省份", "单位", "职务", "涉案金额（元）", "行为期间", "来源", "关键词", "语言",
+    "案情摘要", "源文件", "案例页面",
 ]
 TEXT_HEADERS = ["案例编号", "基本案情", "处理结果", "案例评析", "警示启示", "相关条规", "以案促改", "其他内容"]
 BRIBERY = "violations__arraycontains=受贿"
@@ -126,7 +127,7 @@ def test_case_texts_export_has_whole_sections(small_site):
 def test_header_row_is_bold_frozen_and_filtered(small_site):
     ws = sheet(small_site.get(f"/cases/cases.xlsx?{BRIBERY}"))
     assert "A2" == ws.freeze_panes
-    assert "A1:T4" == ws.auto_filter.ref
+    assert "A1:V4" == ws.auto_filter.ref
     assert all(cell.font.b for cell in ws[1])
     assert ws.column_dimensions["B"].width > ws.column_dimensions["C"].width
 
@@ -159,7 +160,9 @@ def test_export_of_a_canned_query(small_site):
 
 def test_export_of_a_query_with_parameters(small_site):
     response = small_site.get("/cases/cases_by_violation.xlsx?violation=受贿")
-    assert "attachment; filename=\"cases_by_violation.xlsx\"; filename*=UTF-8''cases_by_violation.xlsx" == response.headers["content-disposition"]
+    today = datetime.date.today().isoformat()
+    expected = f"attachment; filename=\"cases_by_violation-{today}.xlsx\"; filename*=UTF-8''{quote(f'某一违规类型的案例及处分-受贿-{today}.xlsx')}"
+    assert expected == response.headers["content-disposition"]
     _, rows = table(sheet(response))
     by_id = {row["案例编号"]: row for row in rows}
     assert {"police", "gift-cards", "judge"} == set(by_id)
@@ -188,9 +191,12 @@ def test_no_export_link_on_a_case_page(small_site):
     assert ".xlsx" not in small_site.get("/cases/cases/judge").text
 
 
-def test_a_table_export_is_an_attachment_named_after_the_table(small_site):
+def test_a_table_export_is_an_attachment_named_after_the_list_its_filters_and_the_day(small_site):
+    today = datetime.date.today().isoformat()
     response = small_site.get("/cases/cases.xlsx")
-    assert "attachment; filename=\"cases.xlsx\"; filename*=UTF-8''cases.xlsx" == response.headers["content-disposition"]
+    assert f"attachment; filename=\"cases-{today}.xlsx\"; filename*=UTF-8''{quote(f'案例列表-{today}.xlsx')}" == response.headers["content-disposition"]
+    response = small_site.get(f"/cases/cases.xlsx?{BRIBERY}&year=2021")
+    assert f"filename*=UTF-8''{quote(f'案例列表-受贿-2021-{today}.xlsx')}" in response.headers["content-disposition"]
 
 
 @pytest.fixture

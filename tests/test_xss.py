@@ -42,6 +42,7 @@ PAGES = [
     "/",
     "/cases",
     "/cases/cases",
+    "/cases/cases?_view=grid",
     "/cases/cases?_search=script",
     "/cases/cases?_search=alert",
     "/cases/cases?_facet=unit&_facet=position&_facet=source&_facet=period&_facet_array=tags",
@@ -94,7 +95,7 @@ SCAN_PAGE = """([urlAttributes, forbidden]) => {
 }"""
 # The tags inside the text cells of the table pages: the case list's summaries
 # and the bodies of case_texts (shown as excerpts by the site's render_cell).
-TEXT_CELLS = {"/cases/cases": "td.col-summary", "/cases/case_texts": "td.col-body_html"}
+TEXT_CELLS = {"/cases/cases": ".case-item .summary", "/cases/cases?_view=grid": "td.col-summary", "/cases/case_texts": "td.col-body_html"}
 CELLS_SCRIPT = "(selector) => [...document.querySelectorAll(selector)].map(e => [e.children.length, e.textContent])"
 NOTHING_FOUND = {"handlers": [], "urls": [], "scripts": [], "elements": [], "styles": []}
 
@@ -288,7 +289,7 @@ def test_payloads_reach_the_pages_as_text(server, browser):
     assert "<script>" == value
     assert SCRIPT_TAGS_TITLE in titles
     with browser.open(server.url + "/cases/cases?_search=script") as visit:
-        cells = visit.page.locator("td.col-title").all_inner_texts()
+        cells = visit.page.locator(".case-item h2").all_inner_texts()
     assert SCRIPT_TAGS_TITLE in cells
 
 

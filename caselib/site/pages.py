@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 from urllib.parse import urlencode
 
 from markupsafe import Markup
@@ -13,6 +14,7 @@ from ..vocab import vocabulary
 from . import DATABASE_NAME, charts
 
 SEARCH_QUERY = "search"
+EXAMPLE_QUERIES = ("受贿", "违规吃喝", "干预司法", "购物卡", "酒驾", "公车私用", "律师 宴请")
 MAX_QUERY = 200
 
 
@@ -40,7 +42,8 @@ async def search_context(datasette, q: str, violation: str) -> dict:
         "violation": violation,
         "rows": rows,
         "groups": violation_options(),
-        "csv_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.csv?{params}",
+        "csv_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.csvx?{params}",
+        "examples": EXAMPLE_QUERIES,
         "xlsx_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.xlsx?{params}",
         "json_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.json?{params}&_shape=objects",
         "list_url": f"/{DATABASE_NAME}/cases?" + urlencode({"_search": q}),
@@ -97,7 +100,8 @@ def case_facts(row: dict) -> list[dict]:
     for field in schema.FACTS:
         value = row[field.name]
         if value not in (None, ""):
-            url = filter_url(field.name, value) if field.facet else None
+            link = field.link or (field.name if field.facet else "")
+            url = filter_url(link, row[link]) if link and row[link] else None
             facts.append({"label": field.label, "value": field.display(value), "url": url})
     return facts
 
@@ -155,12 +159,14 @@ async def home_context(datasette) -> dict:
 
 async def statistics_context(datasette) -> dict:
     violations = vocabulary("violations")
+    # Each case counts once, under the group of the violation type its author
+    # listed first, so that a year's segments add up to the year's cases.
     by_year_group = await _rows(
         datasette,
         """
-        select c.year as year, v."group" as grp, count(distinct c.id) as count
+        select c.year as year, v."group" as grp, count(*) as count
         from cases c
-        join case_violations cv on cv.case_id = c.id
+        join case_violations cv on cv.case_id = c.id and cv.position = 0
         join violation_types v on v.code = cv.violation_code
         group by c.year, v."group"
         """,
@@ -176,7 +182,7 @@ async def statistics_context(datasette) -> dict:
         "total": sum(year_totals.values()),
         "group_names": group_names,
         "years": [{"year": y, "total": year_totals[y], "groups": table[y]} for y in years],
-        "year_chart": charts.stacked_chart(year_rows, group_names, "各年度案例数（按违规类别）"),
+        "year_chart": charts.stacked_chart(year_rows, group_names, "各年度案例数（按主要违规类别）"),
         "charts": [await _field_chart(datasette, field, n) for n, field in enumerate(schema.CHARTS)],
     }
 
@@ -254,7 +260,30 @@ async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
         "pack": found[0],
         "cases": items,
         "full": full,
-        "csv_url": f"/{DATABASE_NAME}/pack_cases_export.csv?{params}",
+        "csv_url": f"/{DATABASE_NAME}/pack_cases_export.csvx?{params}",
         "xlsx_url": f"/{DATABASE_NAME}/pack_cases_export.xlsx?{params}",
         "json_url": f"/{DATABASE_NAME}/pack_cases_export.json?{params}&_shape=objects",
     }
+
+
+def error_status(exception: BaseException) -> tuple[int, str, str | None]:
+    """(status, message, title) of an exception, as Datasette's own handler reads them."""
+    from datasette.utils.asgi import Base400
+    from datasette.views.base import DatasetteError
+
+    if isinstance(exception, Base400):
+        return exception.status, str(exception.args[0] if exception.args else ""), None
+    if isinstance(exception, DatasetteError):
+        return exception.status, exception.message, exception.title
+    return 500, str(exception), None
+
+
+async def error_page(datasette, request, exception: BaseException):
+    """The Chinese error page, rendered like every other page (styles, navigation)."""
+    from datasette.utils.asgi import Response
+
+    status, message, title = error_status(exception)
+    if status >= 500:
+        traceback.print_exception(exception)
+    context = {"ok": False, "error": message, "status": status, "title": title}
+    return Response.html(await datasette.render_template("error.html", context, request=request), status=status)
