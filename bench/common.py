@@ -85,10 +85,10 @@ class Timing:
     samples: list[float] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
 
-    def add(self, other: Timing) -> Timing:
+    def add(self, other: Timing) -> None:
+        """Append another timing's samples and results to this one."""
         self.samples += other.samples
         self.results += other.results
-        return self
 
     def stats(self) -> dict[str, float | int | None]:
         values = self.samples
