@@ -456,6 +456,20 @@ def peer_baseline(cases: Path, work: Path) -> dict:
     return {key: run[key] for key in ("wall_s", "returncode", "tree_pss_mb", "largest_process_rss_mb", "others")} | {"rows": rows}
 
 
+def measure_pages(db: Path, work: Path, settings: Settings) -> dict:
+    """``pages`` in a fresh process, on 30 case pages spread over the ids."""
+    conn = sqlite3.connect(db)
+    ids = [r[0] for r in conn.execute("select id from cases order by id")]
+    conn.close()
+    spec = {"repeat": settings.repeat, "search_repeat": settings.search_repeat, "expected_rows": len(ids),
+            "case_ids": [ids[(i * len(ids)) // 30] for i in range(min(30, len(ids)))]}
+    spec_path = work / "pages-spec.json"
+    spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    measured, run = run_worker("pages", db, spec_path)
+    common.log(f"pages measured in {run['wall_s']:.1f} s")
+    return {**measured, "others": run["others"]}
+
+
 def bench_size(size: int, args: argparse.Namespace, settings: Settings) -> dict:
     log = common.log
     results: dict[str, Any] = {"size": size, "seed": args.seed, "cpu_idle_before": cpu_idle_share(settings.idle_window),
@@ -497,16 +511,7 @@ def bench_size(size: int, args: argparse.Namespace, settings: Settings) -> dict:
     results["incremental"] = incremental_steps(cases, db, picked)
 
     step("the pages")
-    conn = sqlite3.connect(db)
-    ids = [r[0] for r in conn.execute("select id from cases order by id")]
-    conn.close()
-    spec = {"repeat": settings.repeat, "search_repeat": settings.search_repeat, "expected_rows": len(ids),
-            "case_ids": [ids[(i * len(ids)) // 30] for i in range(min(30, len(ids)))]}
-    spec_path = work / "pages-spec.json"
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    measured, run = run_worker("pages", db, spec_path)
-    results["pages"] = {**measured, "others": run["others"]}
-    log(f"size {size}: pages measured in {run['wall_s']:.1f} s")
+    results["pages"] = measure_pages(db, work, settings)
 
     if args.peer:
         step("markdown-to-sqlite")

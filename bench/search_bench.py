@@ -208,76 +208,105 @@ def searched_terms(query: str) -> list[str]:
 # ================================================================ queries
 
 
-def pick_queries(corpus: Corpus, per_length: int, rng: random.Random) -> list[dict]:
-    """Seeded queries: corpus substrings of 1-6 characters, phrases, absent
-    strings, English words, mixed Chinese+English and multi-term queries."""
-    queries: list[dict] = []
-    seen: set[str] = set()
+class Picked:
+    """Queries in the order picked, each once, with its group."""
 
-    def add(query: str, category: str) -> None:
-        if query and query not in seen:
-            seen.add(query)
-            queries.append({"q": query, "category": category})
+    def __init__(self) -> None:
+        self.queries: list[dict] = []
+        self.seen: set[str] = set()
 
+    def add(self, query: str, category: str) -> None:
+        if query and query not in self.seen:
+            self.seen.add(query)
+            self.queries.append({"q": query, "category": category})
+
+
+def pick_substrings(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """``per_length`` Chinese substrings of each length 1-6 at random places in the corpus."""
     for length in range(1, 7):
-        wanted = len(queries) + per_length
+        wanted = len(picked.queries) + per_length
         attempts = 0
-        while len(queries) < wanted and attempts < per_length * 200:
+        while len(picked.queries) < wanted and attempts < per_length * 200:
             attempts += 1
             parts = corpus.normalised[rng.randrange(len(corpus))]
             column = rng.choices(range(3), weights=[len(p) + 1 for p in parts])[0]
             runs = [m.group(0) for m in search.CJK_RUN.finditer(parts[column]) if len(m.group(0)) >= length]
-            if not runs:
-                continue
-            run = rng.choices(runs, weights=[len(r) for r in runs])[0]
-            start = rng.randrange(len(run) - length + 1)
-            add(run[start : start + length], f"zh{length}")
+            if runs:
+                run = rng.choices(runs, weights=[len(r) for r in runs])[0]
+                start = rng.randrange(len(run) - length + 1)
+                picked.add(run[start : start + length], f"zh{length}")
 
+
+def pick_phrases(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """The generator's realistic phrases, vocabulary labels and a few fixed phrases."""
     phrases = generate.realistic_phrases()
     labels = sorted({t.zh for v in vocabularies().values() for t in v.terms})
     for phrase in rng.sample(phrases, min(len(phrases), per_length)):
-        add(phrase, "phrase")
+        picked.add(phrase, "phrase")
     for label in rng.sample(labels, min(len(labels), per_length // 2)):
-        add(label, "phrase")
+        picked.add(label, "phrase")
     for fixed in ("受贿", "贿", "贪", "违规吃喝", "礼品礼金", "购物卡", "干预司法", "律师宴请", "违规吃喝风"):
-        add(fixed, "phrase")
+        picked.add(fixed, "phrase")
 
+
+def pick_absent(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Strings around a character the generator's filler never uses, and reversed words."""
     for _ in range(max(4, per_length // 3)):
         length = rng.randint(1, 6)
         chars = [rng.choice(generate.RARE_CHARS)] + [rng.choice(generate.COMMON_CHARS) for _ in range(length - 1)]
         rng.shuffle(chars)
-        add("".join(chars), "absent")
+        picked.add("".join(chars), "absent")
     for fixed in ("贿受", "吃喝违规", "礼金礼品"):
-        add(fixed, "absent")
+        picked.add(fixed, "absent")
 
-    english_words: list[str] = []
+
+def pick_english(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """Words of the English cases, and a few fixed ones."""
+    words: list[str] = []
     for parts in corpus.parts:
-        if len(english_words) > 20000:
+        if len(words) > 20000:
             break
-        english_words += re.findall(r"[A-Za-z]{3,}", parts[1])
+        words += re.findall(r"[A-Za-z]{3,}", parts[1])
     for _ in range(per_length):
-        if english_words:
-            add(rng.choice(english_words), "en")
+        if words:
+            picked.add(rng.choice(words), "en")
     for fixed in ("lawyer", "bribes", "banquet", "Bribe-taking", "KTV", "SUV", "gifts", "Judge"):
-        add(fixed, "en")
+        picked.add(fixed, "en")
 
-    mixed_pattern = re.compile(f"[A-Za-z0-9]+[{search.CJK}]{{1,3}}|[{search.CJK}]{{1,3}}[A-Za-z0-9]+")
-    mixed_pool = []
+
+def pick_mixed(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """Chinese next to latin letters or digits, as the cases write them, and a few fixed ones."""
+    pattern = re.compile(f"[A-Za-z0-9]+[{search.CJK}]{{1,3}}|[{search.CJK}]{{1,3}}[A-Za-z0-9]+")
+    pool = []
     for i in rng.sample(range(len(corpus)), min(len(corpus), 3000)):
-        mixed_pool += mixed_pattern.findall(corpus.parts[i][1])
+        pool += pattern.findall(corpus.parts[i][1])
     for _ in range(per_length // 2):
-        if mixed_pool:
-            add(rng.choice(mixed_pool), "mixed")
+        if pool:
+            picked.add(rng.choice(pool), "mixed")
     for fixed in ("KTV消费", "ETC卡", "4S店", "iPhone手机", "VIP会员卡", "在某KTV"):
-        add(fixed, "mixed")
+        picked.add(fixed, "mixed")
 
-    zh2 = [q["q"] for q in queries if q["category"] == "zh2"]
+
+def pick_multi(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Two-term queries: a few fixed ones, and pairs of the two-character substrings."""
+    zh2 = [q["q"] for q in picked.queries if q["category"] == "zh2"]
     for fixed in ("受贿 购物卡", "律师 宴请", "违规吃喝 KTV", "lawyer banquet", "购物卡 KTV"):
-        add(fixed, "multi")
+        picked.add(fixed, "multi")
     for _ in range(per_length // 4):
         if len(zh2) >= 2:
-            add(" ".join(rng.sample(zh2, 2)), "multi")
-    return queries
+            picked.add(" ".join(rng.sample(zh2, 2)), "multi")
+
+
+def pick_queries(corpus: Corpus, per_length: int, rng: random.Random) -> list[dict]:
+    """Seeded queries, group by group (the order fixes which queries a seed gives)."""
+    picked = Picked()
+    pick_substrings(picked, corpus, per_length, rng)
+    pick_phrases(picked, per_length, rng)
+    pick_absent(picked, per_length, rng)
+    pick_english(picked, corpus, per_length, rng)
+    pick_mixed(picked, corpus, per_length, rng)
+    pick_multi(picked, per_length, rng)
+    return picked.queries
 
 
 def sample(rng: random.Random, indices: list[int], limit: int) -> list[int]:
@@ -512,6 +541,7 @@ def score_approach(found: dict[int, set[int]], truth: dict[int, set[int]], queri
 
 
 def score_measured(name: str, m: dict, index: dict, truth: dict[int, set[int]], queries: list[dict], corpus: Corpus) -> dict:
+    """The figures of an approach measured through Datasette (and the project's checks for ``cjk-bigram``)."""
     q = m["queries"]
     found = {i: {corpus.rowid_index[r] for r in e["rowids"]} for i, e in q.items()}
     facets = [i for i, e in q.items() if "facet_ms" in e]
@@ -532,6 +562,7 @@ def score_measured(name: str, m: dict, index: dict, truth: dict[int, set[int]], 
 
 
 def default_order_summary(q: dict[int, dict], queries: list[dict], corpus: Corpus) -> dict:
+    """Rows lost or repeated paging in the site's default order, with a few examples."""
     checked = [(i, e["default_order"]) for i, e in q.items() if "default_order" in e]
     bad = [(i, d) for i, d in checked if d["missing"] or d["extra"] or d["rows"] != d["unique"] or d["error"]]
     return {
@@ -545,6 +576,7 @@ def default_order_summary(q: dict[int, dict], queries: list[dict], corpus: Corpu
 
 
 def score_like(like: dict[int, common.Timing], truth: dict[int, set[int]], queries: list[dict], corpus: Corpus) -> dict:
+    """The figures of the LIKE scan (its all-hits time is its only time)."""
     found = {i: {corpus.rowid_index[r] for r in t.results[0]} for i, t in like.items()}
     page_ms = {i: t.samples[0] for i, t in like.items()}
     entry = score_approach(found, truth, queries, page_ms)
