@@ -1,4 +1,4 @@
-"""Benchmarks for the case library, run on demand (``make bench``).
+"""Benchmarks for the case library, run on demand (``make bench``); see bench/README.md.
 
 - ``python -m bench.generate N OUT_DIR [--seed S]`` writes a repeatable corpus
   of generated, contract-valid cases.
@@ -7,6 +7,8 @@
 - ``python -m bench.build_bench`` measures scale: full and incremental build
   times against a lower bound, peak memory, page latencies, the CSV export and
   markdown-to-sqlite on the same files.
+- ``python -m bench.compare A.db B.db`` compares two built databases.
 
-``python -m bench`` runs both benchmarks; see bench/README.md.
+``bench.common`` holds what they share (options, timing, the table, the corpus
+cache, output); ``python -m bench`` runs both benchmarks.
 """

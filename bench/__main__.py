@@ -17,8 +17,9 @@ def main(argv: list[str]) -> int:
         return search_bench.main([]) or build_bench.main([])
     if argv[0] in BENCHMARKS:
         return BENCHMARKS[argv[0]](argv[1:])
-    print(__doc__.strip().split("\n\n", 1)[1], file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
-    return 0 if argv[0] in ("-h", "--help") else 2
+    asked = argv[0] in ("-h", "--help")
+    print(__doc__.strip().split("\n\n", 1)[1], file=sys.stdout if asked else sys.stderr)
+    return 0 if asked else 2
 
 
 sys.exit(main(sys.argv[1:]))

@@ -28,9 +28,11 @@ import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from pathlib import Path
+
+from caselib.vocab import vocabularies
 
 GENERATOR_VERSION = 1
 LEXICON_SEED = 20240601  # the "language" is the same for every corpus seed
@@ -41,14 +43,9 @@ EN_SHARE = 0.15
 
 
 def gb2312_level(first_row: int, last_row: int) -> list[str]:
-    chars = []
-    for hi in range(first_row, last_row + 1):
-        for lo in range(0xA1, 0xFF):
-            try:
-                chars.append(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
-    return chars
+    """The characters of GB 2312 rows ``first_row``..``last_row`` (the few unassigned codes left out)."""
+    codes = (bytes([hi, lo]).decode("gb2312", errors="ignore") for hi in range(first_row, last_row + 1) for lo in range(0xA1, 0xFF))
+    return [ch for ch in codes if ch]
 
 
 COMMON_CHARS = gb2312_level(0xB0, 0xD7)  # GB 2312 level 1: 3,755 common characters
@@ -241,31 +238,18 @@ def realistic_phrases() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def spellings() -> dict[str, list[tuple[str, str]]]:
-    """Every accepted way to write a value, per field: (spelling, kind)."""
-    from caselib.vocab import vocabularies
-
-    result: dict[str, list[tuple[str, str]]] = {}
-    for name, vocab in vocabularies().items():
-        items: list[tuple[str, str]] = []
-        for term in vocab.terms:
-            items += [(term.zh, "zh"), (term.en, "en"), (term.code, "code")]
-            items += [(alias, "alias") for alias in term.aliases]
-        items += [(spelling, "expansion") for spelling in vocab.expansions]
-        result[name] = items
-    return result
-
-
-@lru_cache(maxsize=1)
 def all_spellings() -> list[tuple[str, str]]:
-    """(field, spelling) for every spelling, so early cases cover them all."""
-    return [(name, s) for name, items in spellings().items() for s, _ in items]
+    """(field, spelling) for every accepted way to write every value, so that the first cases cover them all."""
+    result = []
+    for name, vocab in vocabularies().items():
+        for term in vocab.terms:
+            result += [(name, term.zh), (name, term.en), (name, term.code), *((name, alias) for alias in term.aliases)]
+        result += [(name, spelling) for spelling in vocab.expansions]
+    return result
 
 
 def _spell(rng: random.Random, name: str, code: str) -> str:
     """Write a vocabulary value the way some author might."""
-    from caselib.vocab import vocabularies
-
     term = vocabularies()[name].by_code[code]
     roll = rng.random()
     if roll < 0.62:
@@ -497,38 +481,48 @@ class CaseWriter:
         """(relative path, file text) of this case."""
         r = self.rng
         year, lang, case_id = self.identity(self.seed, self.index)
-        from caselib.vocab import vocabularies
+        violation_codes = r.sample(list(vocabularies()["violations"].by_code), r.choices((1, 2, 3), weights=(50, 35, 15))[0])
+        case = {"year": year, "lang": lang, "criminal": any(c in CRIMINAL for c in violation_codes), "amount": amount_value(r),
+                "extra": all_spellings()[self.index] if self.index < len(all_spellings()) else None}
+        case.update(self.vocabulary_values(violation_codes, case))
+        case.update(self.who(lang, violation_codes))
+        ctx = {key: case[key] for key in ("person", "unit", "position", "year", "amount", "acts", "sanction_words")}
+        ctx["violation_words"] = [vocabularies()["violations"].by_code[c].zh for c in violation_codes]
+        front_text = "---\n" + "".join(self.front_matter(case)) + "---\n"
+        target = r.triangular(800, 6000, 1400)
+        text = front_text + self.body(lang, ctx, target - len(front_text.encode("utf-8")))
+        if r.random() < 0.02:
+            text = text.replace("\n", "\r\n")
+        if r.random() < 0.01:
+            text = "\ufeff" + text
+        return f"{self.folder(year, case['dept'])}/{case_id}.md", text
 
+    def vocabulary_values(self, violation_codes: list[str], case: dict) -> dict:
+        """The violations, sanctions and disciplines as written, and the sanction words of the text;
+        the case's extra spelling (``case["extra"]``) appended to its field."""
+        r = self.rng
         vocab = vocabularies()
-        codes = list(vocab["violations"].by_code)
-        violation_codes = r.sample(codes, r.choices((1, 2, 3), weights=(50, 35, 15))[0])
-        criminal = any(c in CRIMINAL for c in violation_codes)
-        amount = amount_value(r)
-        front: list[str] = []
-        extra_spelling = all_spellings()[self.index] if self.index < len(all_spellings()) else None
+        extra = case["extra"]
 
-        violations = [_spell(r, "violations", c) for c in violation_codes]
-        if extra_spelling and extra_spelling[0] == "violations":
-            violations.append(extra_spelling[1])
-        sanction_words = r.sample(HEAVY_SANCTIONS if criminal else LIGHT_SANCTIONS, r.randint(1, 3))
-        sanctions = []
-        for word in sanction_words:
-            if word == "双开":
-                sanctions.append(word)
-                continue
-            code = vocab["sanctions"].resolve(word)[0].code
-            sanctions.append(_spell(r, "sanctions", code))
-        if extra_spelling and extra_spelling[0] == "sanctions":
-            sanctions.append(extra_spelling[1])
+        def with_extra(name: str, values: list[str]) -> list[str]:
+            return values + [extra[1]] if extra and extra[0] == name else values
+
+        violations = with_extra("violations", [_spell(r, "violations", c) for c in violation_codes])
+        sanction_words = r.sample(HEAVY_SANCTIONS if case["criminal"] else LIGHT_SANCTIONS, r.randint(1, 3))
+        sanctions = [w if w == "双开" else _spell(r, "sanctions", vocab["sanctions"].resolve(w)[0].code) for w in sanction_words]
         disciplines = [_spell(r, "disciplines", c) for c in r.sample(list(vocab["disciplines"].by_code), r.randint(0, 2))]
-        if extra_spelling and extra_spelling[0] == "disciplines":
-            disciplines.append(extra_spelling[1])
+        return {"violations": violations, "sanctions": with_extra("sanctions", sanctions), "sanction_words": sanction_words,
+                "disciplines": with_extra("disciplines", disciplines)}
 
+    def who(self, lang: str, violation_codes: list[str]) -> dict:
+        """The person, unit, position, title and region of the case."""
+        r = self.rng
+        by_code = vocabularies()["violations"].by_code
         if lang == "zh":
             unit, positions, dept, personnel_codes = r.choice(UNITS)
             position = r.choice(positions)
             person = self.person()
-            acts = [p for c in violation_codes for p in ACTS.get(c, ([vocab["violations"].by_code[c].zh], []))[0]]
+            acts = [p for c in violation_codes for p in ACTS.get(c, ([by_code[c].zh], []))[0]]
             title = f"{unit}{position}{r.choice(acts)}案"
             if r.random() < 0.1:
                 title = f"{unit}{position}{person}{r.choice(acts)}、{r.choice(acts)}案"
@@ -536,75 +530,62 @@ class CaseWriter:
             region = province + r.choice(PROVINCES[province]) + (r.choice(COUNTIES) if r.random() < 0.3 else "")
         else:
             unit, positions, personnel = r.choice(EN_UNITS)
-            personnel_codes = [personnel]
+            personnel_codes, dept = [personnel], "en"
             position = r.choice(positions)
-            dept = "en"
             person = f"{r.choice(EN_PERSON_TITLES)} {r.choice(EN_SURNAMES)} (a pseudonym)"
-            acts = [p for c in violation_codes for p in ACTS.get(c, ([], [vocab["violations"].by_code[c].en]))[1]]
+            acts = [p for c in violation_codes for p in ACTS.get(c, ([], [by_code[c].en]))[1]]
             title = f"A {position} at {unit} {r.choice(acts)}"
             region = r.choice(EN_REGIONS)
+        return {"unit": unit, "position": position, "dept": dept, "personnel_codes": personnel_codes, "person": person,
+                "acts": acts, "title": title, "region": region}
 
-        front.append(f"title: {yq(title)}\n")
-        front.append(f"date: {self.date(year)}\n")
-        front.append(yaml_list(r, "violations", violations))
-        if sanctions and (r.random() < 0.93 or (extra_spelling and extra_spelling[0] == "sanctions")):
-            front.append(yaml_list(r, "sanctions", sanctions))
-        if disciplines:
-            front.append(yaml_list(r, "disciplines", disciplines))
+    def front_matter(self, case: dict) -> list[str]:
+        """The front matter's lines (every field of the contract, some left out at random)."""
+        r = self.rng
+        year, lang, extra = case["year"], case["lang"], case["extra"]
+        front = [f"title: {yq(case['title'])}\n", f"date: {self.date(year)}\n", yaml_list(r, "violations", case["violations"])]
+        if r.random() < 0.93 or (extra and extra[0] == "sanctions"):
+            front.append(yaml_list(r, "sanctions", case["sanctions"]))
+        if case["disciplines"]:
+            front.append(yaml_list(r, "disciplines", case["disciplines"]))
+        choose = {
+            "form": lambda: "fourth" if case["criminal"] else r.choice(["first", "second", "third"]),
+            "rank": lambda: r.choice(list(vocabularies()["rank"].by_code)),
+            "personnel": lambda: r.choice(case["personnel_codes"]),
+        }
         for name, chance in (("form", 0.8), ("rank", 0.8), ("personnel", 0.85)):
-            forced = extra_spelling and extra_spelling[0] == name
+            forced = extra and extra[0] == name
             if forced or r.random() < chance:
-                if forced:
-                    value = extra_spelling[1]
-                elif name == "form":
-                    value = _spell(r, "form", "fourth" if criminal else r.choice(["first", "second", "third"]))
-                elif name == "personnel":
-                    value = _spell(r, "personnel", r.choice(personnel_codes))
-                else:
-                    value = _spell(r, name, r.choice(list(vocab[name].by_code)))
-                front.append(f"{name}: {yq(value)}\n")
+                front.append(f"{name}: {yq(extra[1] if forced else _spell(r, name, choose[name]()))}\n")
         if r.random() < 0.9:
-            front.append(f"region: {yq(region)}\n")
-        front.append(f"unit: {yq(unit)}\n")
-        front.append(f"position: {yq(position)}\n")
+            front.append(f"region: {yq(case['region'])}\n")
+        front.append(f"unit: {yq(case['unit'])}\n")
+        front.append(f"position: {yq(case['position'])}\n")
         if r.random() < 0.7:
-            front.append(f"amount: {amount_front(r, amount)}\n")
+            front.append(f"amount: {amount_front(r, case['amount'])}\n")
         if r.random() < 0.6:
             a = r.randint(year - 6, year)
             front.append(f"period: {r.choice([f'{a}-{year}', f'{a}-{r.randint(1, 12):02d}', f'{a}年至{year}年'])}\n")
         if r.random() < 0.8:
             front.append(f"source: {'虚构综合案例，仅供警示教育使用' if lang == 'zh' else 'Fictional composite case for warning education'}\n")
         if r.random() < 0.75:
-            tags = r.sample(TAGS if lang == "zh" else EN_TAGS, r.randint(1, 4))
-            front.append(yaml_list(r, "tags", tags))
+            front.append(yaml_list(r, "tags", r.sample(TAGS if lang == "zh" else EN_TAGS, r.randint(1, 4))))
         if self.total > 1 and r.random() < 0.3:
             others = {r.randrange(self.total) for _ in range(r.randint(1, 3))} - {self.index}
             if others:
                 front.append(yaml_list(r, "related", [self.identity(self.seed, j)[2] for j in sorted(others)]))
         if r.random() < 0.3:
             front.append(f"lang: {lang}\n")
+        return front
 
-        ctx = {
-            "person": person, "unit": unit, "position": position, "year": year, "amount": amount, "acts": acts,
-            "sanction_words": sanction_words,
-            "violation_words": [vocab["violations"].by_code[c].zh for c in violation_codes],
-        }
-        front_text = "---\n" + "".join(front) + "---\n"
-        target = r.triangular(800, 6000, 1400)
-        body = self.body(lang, ctx, target - len(front_text.encode("utf-8")))
-
-        text = front_text + body
-        if r.random() < 0.02:
-            text = text.replace("\n", "\r\n")
-        if r.random() < 0.01:
-            text = "\ufeff" + text
-        folder = str(year)
-        roll = r.random()
+    def folder(self, year: int, dept: str) -> str:
+        """The year's folder; about one case in eight a level or two deeper."""
+        roll = self.rng.random()
         if roll < 0.03:
-            folder = f"{year}/{dept}/q{r.randint(1, 4)}"
-        elif roll < 0.13:
-            folder = f"{year}/{dept}"
-        return f"{folder}/{case_id}.md", text
+            return f"{year}/{dept}/q{self.rng.randint(1, 4)}"
+        if roll < 0.13:
+            return f"{year}/{dept}"
+        return str(year)
 
     def date(self, year: int) -> str:
         r = self.rng
@@ -652,50 +633,46 @@ class CaseWriter:
 # ---------------------------------------------------------------- the corpus
 
 
-def _write_range(args: tuple[int, int, int, int, str]) -> tuple[int, int, int]:
-    seed, start, stop, total, out = args
-    out_dir = Path(out)
-    made_dirs: set[str] = set()
+def _write_range(seed: int, total: int, out_dir: Path, chunk: range) -> tuple[int, int]:
+    """Write the cases of ``chunk``; (bytes written, Chinese cases)."""
+    folders: set[Path] = set()
     size = zh = 0
-    for index in range(start, stop):
+    for index in chunk:
         relative, text = CaseWriter(seed, index, total).text()
         path = out_dir / relative
-        folder = os.path.dirname(path)
-        if folder not in made_dirs:
-            os.makedirs(folder, exist_ok=True)
-            made_dirs.add(folder)
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
         data = text.encode("utf-8")
-        with open(path, "wb") as handle:
-            handle.write(data)
+        path.write_bytes(data)
         size += len(data)
         zh += CaseWriter.identity(seed, index)[1] == "zh"
-    return stop - start, size, zh
+    return size, zh
 
 
 def generate(count: int, out_dir: Path, seed: int = 1, jobs: int = 1) -> dict:
-    """Write ``count`` cases under ``out_dir``; return a summary."""
+    """Write ``count`` cases under ``out_dir`` (in chunks of 2,000 on ``jobs`` processes); a summary."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     lexicon()
-    chunk = 2000
-    tasks = [(seed, start, min(start + chunk, count), count, str(out_dir)) for start in range(0, count, chunk)]
-    if jobs > 1 and len(tasks) > 1:
+    chunks = [range(start, min(start + 2000, count)) for start in range(0, count, 2000)]
+    write = partial(_write_range, seed, count, out_dir)
+    if jobs > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_write_range, tasks))
+            results = list(pool.map(write, chunks))
     else:
-        results = [_write_range(t) for t in tasks]
-    written = sum(r[0] for r in results)
-    size = sum(r[1] for r in results)
-    zh = sum(r[2] for r in results)
-    return {
-        "cases": written,
-        "bytes": size,
-        "mean_kb": size / max(written, 1) / 1000,
-        "zh_share": zh / max(written, 1),
-        "seconds": time.perf_counter() - started,
-        "seed": seed,
-        "out": str(out_dir),
-    }
+        results = list(map(write, chunks))
+    size, zh = sum(r[0] for r in results), sum(r[1] for r in results)
+    return {"cases": count, "bytes": size, "mean_kb": size / count / 1000, "zh_share": zh / count,
+            "seconds": time.perf_counter() - started, "seed": seed, "out": str(out_dir)}
+
+
+def describe(s: dict) -> str:
+    """One line about a ``generate`` summary."""
+    return (
+        f"generated {s['cases']} cases ({s['bytes'] / 1e6:.1f} MB, mean {s['mean_kb']:.2f} KB, "
+        f"{s['zh_share']:.1%} Chinese) with seed {s['seed']} in {s['seconds']:.1f} s -> {s['out']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -709,11 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("N must be at least 1")
     if args.out.exists() and any(args.out.iterdir()):
         parser.error(f"{args.out} is not empty")
-    s = generate(args.count, args.out, seed=args.seed, jobs=args.jobs)
-    print(
-        f"generated {s['cases']} cases ({s['bytes'] / 1e6:.1f} MB, mean {s['mean_kb']:.2f} KB, "
-        f"{s['zh_share']:.1%} Chinese) with seed {s['seed']} in {s['seconds']:.1f} s -> {s['out']}"
-    )
+    print(describe(generate(args.count, args.out, seed=args.seed, jobs=args.jobs)))
     return 0
 
 

@@ -1,34 +1,21 @@
 """Chinese search: exactness, latency through Datasette, index size, build cost.
 
-    python -m bench.search_bench [--sizes 1000,10000,100000] [--queries N] [--seed S]
+    python -m bench.search_bench [--sizes 1000,10000,100000] [--seed S] [--smoke] [--data DIR]
 
-For each size: generate a corpus (cached in bench/corpora/), build it with the
-project's own build, then compare, on the same data and the same queries,
-
-- ``cjk-bigram``  the project's search: the bigram FTS5 index written by the
-  build, queried through Datasette with the site's plugins (the query rewrite
-  replaces ``escape_fts``);
-- ``unicode61``   Datasette's default setup: an FTS5 table with the default
-  unicode61 tokenizer over the same searchable text, not rewritten, queried
-  with Datasette's own ``escape_fts``;
-- ``trigram``     an FTS5 trigram table over the same raw text, plain MATCH on
-  the ``escape_fts``-escaped query;
-- ``LIKE``        a LIKE scan over the same raw text (direct SQL, no index);
-- ``cjk-bigram+prefix1`` (unless --no-variants) the project's index text with
-  an FTS5 one-character prefix index, through the site like the project's.
-
-The ground truth is a plain scan of every case's searchable text with the
-reference semantics of ``caselib.search.contains`` (a Chinese term matches as
-a substring, a latin word as a whole word, every term must match).
-
-Results: one table per size on stdout, JSON in bench/results/.
+For each size: generate a corpus (cached), build it with the project's own
+build, then compare on the same data and the same queries the project's
+search (``cjk-bigram``), Datasette's default FTS5 setup (``unicode61``), an
+FTS5 trigram index, the project's index text with a one-character prefix index
+(``cjk-bigram+prefix1``) and a LIKE scan. The ground truth is a plain scan of
+every case's searchable text with the meaning of ``caselib.search.contains``.
+One table per size on stdout, JSON in DATA/results/search-SIZE.json; see
+bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import random
@@ -39,576 +26,626 @@ import subprocess
 import sys
 import time
 from bisect import bisect_right
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from datasette.database import QueryInterrupted
+from datasette.app import Datasette
+from datasette.database import Database, QueryInterrupted
 
+from caselib import search
+from caselib.parse import parse_case
+from caselib.pipeline import build
+from caselib.rows import searchable_parts
+from caselib.site import datasette, load_metadata, load_settings
+from caselib.source import source_from_bytes
 from caselib.text import fold
+from caselib.vocab import vocabularies
 
-from . import generate
+from . import common, generate
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-CORPORA = BENCH / "corpora"
-RESULTS = BENCH / "results"
 SECTION_ORDER = ("facts", "outcome", "analysis", "lessons", "rules", "reform")
-APPROACHES = ("cjk-bigram", "unicode61", "trigram")
-# A variant of the project's index, measured beside it: the same bigram text
-# with an FTS5 prefix index on one character (prefix='1'), which serves
-# one-character queries (a prefix query over every bigram that starts with
-# the character) without merging thousands of doclists.
-VARIANTS = ("cjk-bigram+prefix1",)
 CATEGORIES = ("zh1", "zh2", "zh3", "zh4", "zh5", "zh6", "phrase", "absent", "en", "mixed", "multi")
 ZH_CATEGORIES = ("zh1", "zh2", "zh3", "zh4", "zh5", "zh6", "phrase", "absent")
+# Scored apart: punctuation only, a quoted phrase whose words are apart,
+# full-width latin letters, upper case, a term ending in punctuation.
+EDGE_QUERIES = ("，，", '"违规 吃喝"', "ＫＴＶ", "BRIBES", "受贿。")
 PAGE_URL = "/cases/cases.json?_search={q}&_nofacet=1"
 FACET_URL = "/cases/cases.json?_search={q}"
-IDS_URL = "/cases/cases.json?_search={q}&_shape=objects&_size=max&_col=id&_nofacet=1&_nosuggest=1"
 # Datasette 0.65.5 orders the first page of a sorted table by the sort column
-# alone and only later pages by (sort column, primary key); where dates tie
-# across the first page boundary, paging loses or repeats rows. Matches are
-# therefore collected in primary-key order (no ties), and the default order's
-# paging is checked separately.
-IDS_SORT = "&_sort=id"
+# alone and later pages by (sort column, primary key): where dates tie across
+# a page boundary, paging in the default order loses or repeats rows. Matches
+# are collected in primary-key order (&_sort=id); the default order is checked
+# separately.
+IDS_URL = "/cases/cases.json?_search={q}&_shape=objects&_size=max&_col=id&_nofacet=1&_nosuggest=1"
+MATCH_SQL = "select rowid from cases_fts where cases_fts match escape_fts(:q)"
+WARM_UP = ("/cases/cases.json?_search=x&_nofacet=1", "/cases/cases.json", "/cases/cases.json?_search=x")
+TABLE_PAGES_UP_TO = 20_000  # above, matches are read with MATCH_SQL (paging every match takes too long)
 FTS_SHADOWS = ("", "_data", "_idx", "_docsize", "_config", "_content")
+MATCH_BUCKETS = ((0, 0), (1, 99), (100, 999), (1000, 9999), (10000, 49999), (50000, None))
 
 
-# ================================================================ corpus and build
+@dataclass(frozen=True)
+class Approach:
+    """One way to search: its FTS5 options (None: the table the build wrote)
+    and whether it holds the bigram rewrite and is queried through the site."""
+
+    name: str
+    fts_options: str | None
+    rewritten: bool
+
+    @property
+    def folder(self) -> str:
+        return self.name.replace("+", "-")
 
 
-def corpus_dir(size: int, seed: int) -> Path:
-    return CORPORA / f"{size}-seed{seed}"
+APPROACHES = (
+    Approach("cjk-bigram", None, True),
+    Approach("unicode61", "", False),
+    Approach("trigram", ", tokenize='trigram'", False),
+    Approach("cjk-bigram+prefix1", ", prefix='1', tokenize='unicode61 remove_diacritics 2'", True),
+)
+BY_NAME = {a.name: a for a in APPROACHES}
 
 
-def ensure_corpus(size: int, seed: int, log) -> Path:
-    """Generate the corpus unless the cached one was made the same way."""
-    folder = corpus_dir(size, seed)
-    cases = folder / "cases"
-    stamp = folder / "corpus.json"
-    source = hashlib.sha256(Path(generate.__file__).read_bytes()).hexdigest()[:16]
-    wanted = {"size": size, "seed": seed, "generator": generate.GENERATOR_VERSION, "source": source}
-    if cases.is_dir() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-        log(f"corpus {size}: reusing {cases}")
-        return cases
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    summary = generate.generate(size, cases, seed=seed, jobs=2)
-    stamp.write_text(json.dumps(wanted))
-    log(
-        f"corpus {size}: generated {summary['cases']} cases, {summary['bytes'] / 1e6:.1f} MB "
-        f"(mean {summary['mean_kb']:.2f} KB, {summary['zh_share']:.1%} Chinese) in {summary['seconds']:.1f} s"
-    )
-    return cases
+@dataclass(frozen=True)
+class Settings:
+    queries: int = 40  # per Chinese length 1-6; the other groups scale with it
+    timing_queries: int = 200  # results pages timed without facets
+    facet_queries: int = 30  # results pages timed with the default facets
+    repeat: int = 3  # times each page is timed, in rounds; the fastest counts
+    like_queries: int = 60
+    parse_check: int = 200  # cases re-parsed to check the searchable text
+    reference_check: int = 3000  # (case, query) pairs checked against caselib.search.contains
 
 
-def project_build(cases: Path, db: Path, jobs: int | None) -> float:
-    """A full build with the project's own pipeline; seconds."""
-    from caselib.pipeline import build
-
-    db.parent.mkdir(parents=True, exist_ok=True)
-    db.unlink(missing_ok=True)
-    started = time.perf_counter()
-    build(cases, db, jobs=jobs)
-    return time.perf_counter() - started
+SMOKE = Settings(queries=3, timing_queries=30, facet_queries=5, repeat=1, like_queries=20, parse_check=20, reference_check=300)
 
 
-# ================================================================ searchable text
+# ================================================================ searchable text and the truth
 
 
 class Corpus:
     """Every case's searchable text, read back from the built database.
 
-    Rebuilt here from the stored columns exactly as the contract defines it
-    (title; other text and the sections; region, unit, position, tags and the
-    vocabulary labels in Chinese and English), independently of the build's
-    own code, and checked against ``caselib.store.searchable_parts`` on a
-    sample of re-parsed files.
+    Rebuilt from the stored columns as the contract defines it (title; other
+    text and the sections; region, unit, position, tags and the vocabulary
+    labels in Chinese and English), independently of the build's code, and
+    checked against ``caselib.rows.searchable_parts`` on re-parsed files.
     """
 
     def __init__(self, db: Path):
-        from caselib.vocab import vocabularies
-
         by_zh = {name: {t.zh: t for t in v.terms} for name, v in vocabularies().items()}
         conn = sqlite3.connect(db)
         conn.row_factory = sqlite3.Row
-        self.rowids: list[int] = []
-        self.ids: list[str] = []
-        self.paths: list[str] = []
-        self.parts: list[tuple[str, str, str]] = []
-        for row in conn.execute("select c.rowid as _rowid, t.*, c.* from cases c join case_texts t on t.id = c.id order by c.rowid"):
-            labels = []
-            for name in ("violations", "sanctions", "disciplines"):
-                for label in json.loads(row[name] or "[]"):
-                    term = by_zh[name][label]
-                    labels += [term.zh, term.en]
-            for name in ("form", "rank", "personnel"):
-                if row[name]:
-                    term = by_zh[name][row[name]]
-                    labels += [term.zh, term.en]
-            body = [row["other_text"], *(row[c] for c in SECTION_ORDER)]
-            meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
-            self.rowids.append(row["_rowid"])
-            self.ids.append(row["id"])
-            self.paths.append(row["path"])
-            self.parts.append((row["title"], "\n".join(p for p in body if p), "\n".join(p for p in meta if p)))
+        rows = conn.execute("select c.rowid as _rowid, t.*, c.* from cases c join case_texts t on t.id = c.id order by c.rowid").fetchall()
         conn.close()
+        self.rowids = [row["_rowid"] for row in rows]
+        self.ids = [row["id"] for row in rows]
+        self.paths = [row["path"] for row in rows]
+        self.dates = [row["date"] for row in rows]
+        self.parts = [self._parts(row, by_zh) for row in rows]
         self.rowid_index = {r: i for i, r in enumerate(self.rowids)}
-        self._normalised: list[tuple[str, str, str]] | None = None
-        self._haystack: str | None = None
-        self._starts: list[int] = []
+        self.normalised = [tuple(fold(p).casefold() for p in parts) for parts in self.parts]
+        # One string for substring scans; "\0" is neither CJK nor a word
+        # character, so a Chinese term cannot match across two columns or cases.
+        pieces = ["\0".join(parts) + "\0\0" for parts in self.normalised]
+        self.starts = [0]
+        for piece in pieces[:-1]:
+            self.starts.append(self.starts[-1] + len(piece))
+        self.haystack = "".join(pieces)
+
+    @staticmethod
+    def _parts(row: sqlite3.Row, by_zh: dict) -> tuple[str, str, str]:
+        labels = []
+        for name in ("violations", "sanctions", "disciplines"):
+            for label in json.loads(row[name] or "[]"):
+                labels += [by_zh[name][label].zh, by_zh[name][label].en]
+        for name in ("form", "rank", "personnel"):
+            if row[name]:
+                labels += [by_zh[name][row[name]].zh, by_zh[name][row[name]].en]
+        body = [row["other_text"], *(row[c] for c in SECTION_ORDER)]
+        meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
+        return row["title"], "\n".join(p for p in body if p), "\n".join(p for p in meta if p)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def check_against_parser(self, sample: int, rng: random.Random) -> dict:
-        """Re-parse a sample of files; compare with ``searchable_parts``."""
-        try:
-            from caselib.parse import parse_case
-            from caselib.source import source_from_bytes
-            from caselib.rows import searchable_parts
-        except ImportError as err:  # the project's API moved: say so, do not guess
-            return {"checked": 0, "mismatches": [], "skipped": f"{type(err).__name__}: {err}"}
-        mismatches = []
+    def parser_mismatches(self, cases: Path, sample: int, rng: random.Random) -> dict:
+        """Re-parse a sample of files; the ids whose searchable text differs from ``searchable_parts``."""
         indices = rng.sample(range(len(self)), min(sample, len(self)))
+        mismatches = []
         for i in indices:
-            path = Path(self.paths[i])
-            if not path.is_absolute():
-                path = ROOT / path
-            data = path.read_bytes()
-            parts = searchable_parts(parse_case(source_from_bytes(data, str(path), path.stem)))
-            expected = (parts["title"], parts["body"], parts["labels"])
-            if expected != self.parts[i]:
+            path = cases.joinpath(*self.paths[i].split("/")[1:])  # stored as cases/2019/x.md
+            parts = searchable_parts(parse_case(source_from_bytes(path.read_bytes(), str(path), path.stem)))
+            if (parts["title"], parts["body"], parts["labels"]) != self.parts[i]:
                 mismatches.append(self.ids[i])
         return {"checked": len(indices), "mismatches": mismatches}
 
-    # -- the scan
-
-    def normalised(self) -> list[tuple[str, str, str]]:
-        if self._normalised is None:
-            from caselib.text import fold as normalise
-
-            self._normalised = [tuple(normalise(p).casefold() for p in parts) for parts in self.parts]
-            # One string for substring scans; "\0" is neither CJK nor a word
-            # character, so a Chinese term cannot match across two columns or cases.
-            pieces = []
-            offset = 0
-            for parts in self._normalised:
-                self._starts.append(offset)
-                piece = "\0".join(parts) + "\0\0"
-                pieces.append(piece)
-                offset += len(piece)
-            self._haystack = "".join(pieces)
-        return self._normalised
-
     def _substring_hits(self, needle: str) -> set[int]:
-        """Indices of cases whose (normalised) text contains ``needle``."""
-        self.normalised()
-        hay, starts = self._haystack, self._starts
+        """Indices of the cases whose normalised text contains ``needle``."""
         hits: set[int] = set()
-        position = hay.find(needle)
+        position = self.haystack.find(needle)
         while position >= 0:
-            case = bisect_right(starts, position) - 1
+            case = bisect_right(self.starts, position) - 1
             hits.add(case)
-            following = starts[case + 1] if case + 1 < len(starts) else len(hay)
-            position = hay.find(needle, following)
+            following = self.starts[case + 1] if case + 1 < len(self.starts) else len(self.haystack)
+            position = self.haystack.find(needle, following)
         return hits
 
     def truth(self, query: str) -> set[int]:
-        """Indices of the cases that match ``query`` under the reference semantics.
+        """Indices of the cases ``query`` matches, as ``caselib.search.contains`` means it.
 
-        Same meaning as ``caselib.search.contains`` over each column: every term
-        must be found (each in some column). Pure-Chinese terms are plain
-        substrings (found with str.find); other terms are pre-filtered by
-        their literal pieces, then checked with the reference's own matcher.
+        Every term must be found (each in some column); a query without a
+        searchable term matches nothing. Chinese terms are plain substrings;
+        other terms are narrowed down by their literal pieces, then checked
+        with the reference's own matcher.
         """
-        from caselib import search
-
-        normalised = self.normalised()
         result: set[int] | None = None
-        for term in search.query_terms(query):
-            tokens, _ = search._term_tokens(term)
-            if not tokens:
-                continue  # the reference ignores a term without tokens
+        for term in searched_terms(query):
             folded = fold(term).casefold()
             segments = [m.group(0) for m in search.SEGMENT.finditer(folded)]
             if len(segments) == 1 and search.CJK_RUN.fullmatch(segments[0]):
                 hits = self._substring_hits(segments[0])
             else:
-                candidates = None
-                for piece in segments:
-                    found = self._substring_hits(piece)
-                    candidates = found if candidates is None else candidates & found
-                hits = {i for i in candidates or () if any(search._contains_term(col, folded) for col in normalised[i])}
+                candidates = set.intersection(*(self._substring_hits(piece) for piece in segments))
+                hits = {i for i in candidates if any(search._contains_term(col, folded) for col in self.normalised[i])}
             result = hits if result is None else result & hits
-        return set(range(len(self))) if result is None else result
+        return result or set()
 
     def reference(self, index: int, query: str) -> bool:
-        """``caselib.search.contains`` itself, column by column (for checking the scan)."""
-        from caselib import search
+        """``caselib.search.contains`` itself, term by term and column by column."""
+        terms = searched_terms(query)
+        return bool(terms) and all(any(search.contains(column, f'"{term}"') for column in self.parts[index]) for term in terms)
 
-        return all(
-            any(search.contains(column, f'"{term}"') for column in self.parts[index])
-            for term in search.query_terms(query)
-            if search._term_tokens(term)[0]
-        )
+
+def searched_terms(query: str) -> list[str]:
+    """The terms of ``query`` that have something to search for."""
+    return [term for term in search.query_terms(query) if search._term_tokens(term)[0]]
 
 
 # ================================================================ queries
 
 
-def pick_queries(corpus: Corpus, per_length: int, rng: random.Random) -> list[dict]:
-    """Seeded queries: corpus substrings of 1-6 characters, phrases, absent
-    strings, English words, mixed Chinese+English and multi-term queries."""
-    from caselib import search
+class Picked:
+    """Queries in the order picked, each once, with its group."""
 
-    normalised = corpus.normalised()
-    queries: list[dict] = []
-    seen: set[str] = set()
+    def __init__(self) -> None:
+        self.queries: list[dict] = []
+        self.seen: set[str] = set()
 
-    def add(query: str, category: str) -> None:
-        if query and query not in seen:
-            seen.add(query)
-            queries.append({"q": query, "category": category})
+    def add(self, query: str, category: str) -> None:
+        if query and query not in self.seen:
+            self.seen.add(query)
+            self.queries.append({"q": query, "category": category})
 
-    runs_pattern = search.CJK_RUN
+
+def pick_substrings(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """``per_length`` Chinese substrings of each length 1-6 at random places in the corpus."""
     for length in range(1, 7):
-        wanted = len(queries) + per_length
+        wanted = len(picked.queries) + per_length
         attempts = 0
-        while len(queries) < wanted and attempts < per_length * 200:
+        while len(picked.queries) < wanted and attempts < per_length * 200:
             attempts += 1
-            parts = normalised[rng.randrange(len(corpus))]
+            parts = corpus.normalised[rng.randrange(len(corpus))]
             column = rng.choices(range(3), weights=[len(p) + 1 for p in parts])[0]
-            runs = [m.group(0) for m in runs_pattern.finditer(parts[column]) if len(m.group(0)) >= length]
-            if not runs:
-                continue
-            run = rng.choices(runs, weights=[len(r) for r in runs])[0]
-            start = rng.randrange(len(run) - length + 1)
-            add(run[start : start + length], f"zh{length}")
+            runs = [m.group(0) for m in search.CJK_RUN.finditer(parts[column]) if len(m.group(0)) >= length]
+            if runs:
+                run = rng.choices(runs, weights=[len(r) for r in runs])[0]
+                start = rng.randrange(len(run) - length + 1)
+                picked.add(run[start : start + length], f"zh{length}")
 
+
+def pick_phrases(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """The generator's realistic phrases, vocabulary labels and a few fixed phrases."""
     phrases = generate.realistic_phrases()
-    from caselib.vocab import vocabularies
-
     labels = sorted({t.zh for v in vocabularies().values() for t in v.terms})
     for phrase in rng.sample(phrases, min(len(phrases), per_length)):
-        add(phrase, "phrase")
+        picked.add(phrase, "phrase")
     for label in rng.sample(labels, min(len(labels), per_length // 2)):
-        add(label, "phrase")
+        picked.add(label, "phrase")
     for fixed in ("受贿", "贿", "贪", "违规吃喝", "礼品礼金", "购物卡", "干预司法", "律师宴请", "违规吃喝风"):
-        add(fixed, "phrase")
+        picked.add(fixed, "phrase")
 
-    rare = generate.RARE_CHARS
-    common = generate.COMMON_CHARS
+
+def pick_absent(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Strings around a character the generator's filler never uses, and reversed words."""
     for _ in range(max(4, per_length // 3)):
         length = rng.randint(1, 6)
-        chars = [rng.choice(rare)] + [rng.choice(common) for _ in range(length - 1)]
+        chars = [rng.choice(generate.RARE_CHARS)] + [rng.choice(generate.COMMON_CHARS) for _ in range(length - 1)]
         rng.shuffle(chars)
-        add("".join(chars), "absent")
+        picked.add("".join(chars), "absent")
     for fixed in ("贿受", "吃喝违规", "礼金礼品"):
-        add(fixed, "absent")
+        picked.add(fixed, "absent")
 
-    english_words: list[str] = []
-    for i in range(len(corpus)):
-        if len(english_words) > 20000:
+
+def pick_english(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """Words of the English cases, and a few fixed ones."""
+    words: list[str] = []
+    for parts in corpus.parts:
+        if len(words) > 20000:
             break
-        english_words += re.findall(r"[A-Za-z]{3,}", corpus.parts[i][1])
+        words += re.findall(r"[A-Za-z]{3,}", parts[1])
     for _ in range(per_length):
-        if english_words:
-            add(rng.choice(english_words), "en")
+        if words:
+            picked.add(rng.choice(words), "en")
     for fixed in ("lawyer", "bribes", "banquet", "Bribe-taking", "KTV", "SUV", "gifts", "Judge"):
-        add(fixed, "en")
+        picked.add(fixed, "en")
 
-    mixed_pattern = re.compile(f"[A-Za-z0-9]+[{search.CJK}]{{1,3}}|[{search.CJK}]{{1,3}}[A-Za-z0-9]+")
-    mixed_pool = []
+
+def pick_mixed(picked: Picked, corpus: Corpus, per_length: int, rng: random.Random) -> None:
+    """Chinese next to latin letters or digits, as the cases write them, and a few fixed ones."""
+    pattern = re.compile(f"[A-Za-z0-9]+[{search.CJK}]{{1,3}}|[{search.CJK}]{{1,3}}[A-Za-z0-9]+")
+    pool = []
     for i in rng.sample(range(len(corpus)), min(len(corpus), 3000)):
-        mixed_pool += mixed_pattern.findall(corpus.parts[i][1])
+        pool += pattern.findall(corpus.parts[i][1])
     for _ in range(per_length // 2):
-        if mixed_pool:
-            add(rng.choice(mixed_pool), "mixed")
+        if pool:
+            picked.add(rng.choice(pool), "mixed")
     for fixed in ("KTV消费", "ETC卡", "4S店", "iPhone手机", "VIP会员卡", "在某KTV"):
-        add(fixed, "mixed")
+        picked.add(fixed, "mixed")
 
-    zh2 = [q["q"] for q in queries if q["category"] == "zh2"]
+
+def pick_multi(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Two-term queries: a few fixed ones, and pairs of the two-character substrings."""
+    zh2 = [q["q"] for q in picked.queries if q["category"] == "zh2"]
     for fixed in ("受贿 购物卡", "律师 宴请", "违规吃喝 KTV", "lawyer banquet", "购物卡 KTV"):
-        add(fixed, "multi")
+        picked.add(fixed, "multi")
     for _ in range(per_length // 4):
         if len(zh2) >= 2:
-            add(" ".join(rng.sample(zh2, 2)), "multi")
-    return queries
+            picked.add(" ".join(rng.sample(zh2, 2)), "multi")
 
 
-EDGE_QUERIES = [
-    ("，，", "punctuation only: no token"),
-    ('"违规 吃喝"', "a quoted phrase whose words are apart"),
-    ("ＫＴＶ", "full-width latin letters"),
-    ("BRIBES", "upper case"),
-    ("受贿。", "a term ending in punctuation"),
-]
+def pick_queries(corpus: Corpus, per_length: int, rng: random.Random) -> list[dict]:
+    """Seeded queries, group by group (the order fixes which queries a seed gives)."""
+    picked = Picked()
+    pick_substrings(picked, corpus, per_length, rng)
+    pick_phrases(picked, per_length, rng)
+    pick_absent(picked, per_length, rng)
+    pick_english(picked, corpus, per_length, rng)
+    pick_mixed(picked, corpus, per_length, rng)
+    pick_multi(picked, per_length, rng)
+    return picked.queries
 
 
-# ================================================================ baselines
+def sample(rng: random.Random, indices: list[int], limit: int) -> list[int]:
+    """``limit`` of ``indices`` (in order), or all of them if there are no more."""
+    return sorted(rng.sample(indices, limit)) if len(indices) > limit else indices
 
 
-def fts_size_mb(conn: sqlite3.Connection, table: str) -> float:
-    names = [table + s for s in FTS_SHADOWS]
-    marks = ",".join("?" for _ in names)
-    try:
-        size = conn.execute(f"select sum(pgsize) from dbstat where name in ({marks})", names).fetchone()[0]
-    except sqlite3.OperationalError:  # no dbstat: count pages of the shadow tables
-        page = conn.execute("pragma page_size").fetchone()[0]
-        size = 0
-        for name in names[1:]:
-            try:
-                size += page * len(conn.execute(f"select 1 from [{name}]").fetchall())
-            except sqlite3.OperationalError:
-                pass
+# ================================================================ indexes
+
+
+def fts_size_mb(db: Path) -> float:
+    """Pages of the FTS table and its shadow tables."""
+    names = ["cases_fts" + s for s in FTS_SHADOWS]
+    conn = sqlite3.connect(db)
+    size = conn.execute(f"select sum(pgsize) from dbstat where name in ({','.join('?' * len(names))})", names).fetchone()[0]
+    conn.close()
     return (size or 0) / 1e6
 
 
-def build_fts(db: Path, corpus: Corpus, tokenize: str | None, rewrite, table: str = "cases_fts", extra: str = "") -> float:
-    """Replace ``table`` in ``db`` with a contentless FTS5 table over the
-    searchable text (rewritten by ``rewrite`` or raw); seconds to build it."""
+def fill_fts(db: Path, create_sql: str, corpus: Corpus, rewritten: bool) -> float:
+    """Replace ``cases_fts`` in ``db`` with ``create_sql``'s table filled with
+    the searchable text (bigram-rewritten or raw) and optimized; seconds."""
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("pragma journal_mode = off")
     conn.execute("pragma synchronous = off")
-    conn.execute(f"drop table if exists [{table}]")
-    options = f", tokenize='{tokenize}'" if tokenize else ""
+    conn.execute("drop table if exists cases_fts")
     started = time.perf_counter()
     conn.execute("begin")
-    conn.execute(f"create virtual table [{table}] using fts5(title, body, labels, content=''{options}{extra})")
-    rows = ((rowid, *(rewrite(p) if rewrite else p for p in parts)) for rowid, parts in zip(corpus.rowids, corpus.parts))
-    conn.executemany(f"insert into [{table}] (rowid, title, body, labels) values (?, ?, ?, ?)", rows)
-    conn.execute(f"insert into [{table}]([{table}]) values ('optimize')")
+    conn.execute(create_sql)
+    rows = ((rowid, *(search.index_text(p) if rewritten else p for p in parts)) for rowid, parts in zip(corpus.rowids, corpus.parts))
+    conn.executemany("insert into cases_fts (rowid, title, body, labels) values (?, ?, ?, ?)", rows)
+    conn.execute("insert into cases_fts(cases_fts) values ('optimize')")
     conn.execute("commit")
     seconds = time.perf_counter() - started
     conn.close()
     return seconds
 
 
-def make_baseline(ours_db: Path, folder: Path, corpus: Corpus, tokenize: str | None) -> tuple[Path, float]:
-    """A copy of the built database whose cases_fts is a baseline index."""
-    folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "cases.db"
-    db.unlink(missing_ok=True)
-    shutil.copyfile(ours_db, db)
-    return db, build_fts(db, corpus, tokenize, None)
+def build_indexes(ours: Path, folder: Path, corpus: Corpus) -> dict[str, dict]:
+    """Each approach's database, index size and index build time.
 
-
-def write_raw_text(db: Path, corpus: Corpus) -> None:
-    """The raw searchable text as a plain table, for the LIKE scan."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("pragma journal_mode = off")
-    conn.execute("drop table if exists search_text")
-    conn.execute("begin")
-    conn.execute("create table search_text (rowid integer primary key, title text, body text, labels text)")
-    conn.executemany("insert into search_text values (?, ?, ?, ?)", ((r, *p) for r, p in zip(corpus.rowids, corpus.parts)))
-    conn.execute("commit")
+    The project's index is timed in a scratch file with the build's own table
+    definition (the build itself rewrites the text in its parse workers);
+    every other index replaces ``cases_fts`` in a copy of the built database,
+    so that Datasette serves it with the same metadata and settings.
+    """
+    conn = sqlite3.connect(ours)
+    ours_sql = conn.execute("select sql from sqlite_master where name = 'cases_fts'").fetchone()[0]
     conn.close()
+    scratch = folder / "scratch.db"
+    scratch.unlink(missing_ok=True)
+    indexes = {"cjk-bigram": {"db": ours, "mb": fts_size_mb(ours), "seconds": fill_fts(scratch, ours_sql, corpus, True)}}
+    scratch.unlink()
+    for approach in APPROACHES[1:]:
+        db = folder / approach.folder / "cases.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ours, db)
+        create_sql = f"create virtual table cases_fts using fts5(title, body, labels, content=''{approach.fts_options})"
+        seconds = fill_fts(db, create_sql, corpus, approach.rewritten)
+        indexes[approach.name] = {"db": db, "mb": fts_size_mb(db), "seconds": seconds}
+    return indexes
 
 
-def like_scan(db: Path, corpus: Corpus, queries: list[dict], indices: list[int]) -> dict:
-    """Direct-SQL LIKE over the raw text: rowids and milliseconds per query."""
-    from caselib import search
-
+def like_scan(db: Path, corpus: Corpus, queries: list[dict], indices: list[int]) -> dict[int, common.Timing]:
+    """``title LIKE '%q%' OR body LIKE … OR labels LIKE …`` for every term, over
+    the raw text in a plain table, one direct SQL query per query."""
     conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("drop table if exists search_text")
+        conn.execute("create table search_text (rowid integer primary key, title text, body text, labels text)")
+        conn.executemany("insert into search_text values (?, ?, ?, ?)", ((r, *p) for r, p in zip(corpus.rowids, corpus.parts)))
     results = {}
     for index in indices:
-        terms = [t for t in search.query_terms(queries[index]["q"]) if search._term_tokens(t)[0]]
-        if not terms:
-            results[index] = {"rowids": [], "ms": 0.0}
-            continue
         clauses, params = [], []
-        for term in terms:
+        for term in searched_terms(queries[index]["q"]):
             pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append("(title like ? escape '\\' or body like ? escape '\\' or labels like ? escape '\\')")
             params += [pattern] * 3
-        started = time.perf_counter()
-        rowids = [r[0] for r in conn.execute(f"select rowid from search_text where {' and '.join(clauses)}", params)]
-        results[index] = {"rowids": rowids, "ms": (time.perf_counter() - started) * 1000}
+        sql = f"select rowid from search_text where {' and '.join(clauses) or '0'}"
+        results[index] = common.time_call(lambda: [r[0] for r in conn.execute(sql, params)])
     conn.close()
     return results
 
 
-# ================================================================ Datasette worker
+# ================================================================ through Datasette, in a worker process
+
+
+def site(approach: Approach, db: Path) -> Datasette:
+    """The site (with its plugins) for a rewritten index; plain Datasette for a baseline."""
+    if approach.rewritten:
+        return datasette(db)
+    return Datasette([str(db)], metadata=load_metadata(), settings=load_settings())
+
+
+async def match_rowids(database: Database, query: str) -> tuple[list[int], str | None]:
+    """Every match of ``query`` with one MATCH on Datasette's connection (its ``escape_fts``)."""
+    try:
+        result = await database.execute(MATCH_SQL, {"q": query}, custom_time_limit=120_000)
+    except (sqlite3.Error, QueryInterrupted) as err:  # an FTS syntax error is a result too
+        return [], f"{type(err).__name__}: {err}"
+    return [row[0] for row in result.rows], None
+
+
+async def page_through(ds: Datasette, first_url: str, id_to_rowid: dict[str, int]) -> tuple[list[int], str | None]:
+    """Every row of a table JSON listing, following ``next``."""
+    rowids: list[int] = []
+    url: str | None = first_url
+    while url:
+        response = await ds.client.get(url)
+        if response.status_code != 200:
+            return rowids, f"HTTP {response.status_code}: {response.text[:200]}"
+        data = response.json()
+        rowids += [id_to_rowid[row["id"]] for row in data["rows"]]
+        url = f"{first_url}&_nocount=1&_next={quote(str(data['next']))}" if data.get("next") else None
+    return rowids, None
+
+
+async def default_order_check(ds: Datasette, query: str, rowids: list[int], id_to_rowid: dict[str, int]) -> dict:
+    """The same matches paged in the site's default order (sort_desc date)."""
+    paged, error = await page_through(ds, IDS_URL.format(q=quote(query)), id_to_rowid)
+    return {"rows": len(paged), "unique": len(set(paged)), "error": error,
+            "missing": sorted(set(rowids) - set(paged)), "extra": len(set(paged) - set(rowids))}
+
+
+async def timed_pages(ds: Datasette, url: str, queries: list[str], indices: list[int], repeat: int) -> dict[int, common.Timing]:
+    """Each query's page timed ``repeat`` times in rounds over all the queries
+    (so that a disturbance does not hit every run of one query)."""
+    timings = {i: common.Timing() for i in indices}
+    for _ in range(repeat):
+        for i in indices:
+            page = url.format(q=quote(queries[i]))
+            timings[i].add(await common.time_async(lambda: ds.client.get(page)))
+    return timings
+
+
+async def measure_here(spec: dict) -> dict:
+    """One approach through Datasette's in-process client: matches, default-order
+    paging, all-hits SQL, results pages without and with facets."""
+    ds = site(BY_NAME[spec["approach"]], Path(spec["db"]))
+    await ds.invoke_startup()
+    database = ds.get_database("cases")
+    queries: list[str] = spec["queries"]
+    escape_check = (await database.execute("select escape_fts('受贿赂 KTV')")).rows[0][0]
+    id_to_rowid = dict((await database.execute("select id, rowid from cases")).rows)
+    for url in WARM_UP:
+        await ds.client.get(url)
+    out: dict[int, dict[str, Any]] = {}
+    for i, q in enumerate(queries):
+        if spec["ids_via"] == "table":
+            rowids, error = await page_through(ds, IDS_URL.format(q=quote(q)) + "&_sort=id", id_to_rowid)
+        else:
+            rowids, error = await match_rowids(database, q)
+        out[i] = {"rowids": rowids, "errors": int(error is not None)}
+    for i in spec["paging_check"]:
+        out[i]["default_order"] = await default_order_check(ds, queries[i], out[i]["rowids"], id_to_rowid)
+    for i in spec["timing"]:
+        out[i]["all_hits_ms"] = (await common.time_async(lambda: match_rowids(database, queries[i]))).samples[0]
+    load_before = os.getloadavg()
+    for i, timing in (await timed_pages(ds, PAGE_URL, queries, spec["timing"], spec["repeat"])).items():
+        last = timing.results[-1]
+        out[i]["page_ms"] = min(timing.samples)
+        out[i]["count"] = last.json().get("filtered_table_rows_count") if last.status_code == 200 else None
+        out[i]["errors"] += sum(r.status_code != 200 for r in timing.results)
+    for i, timing in (await timed_pages(ds, FACET_URL, queries, spec["facets"], 1)).items():
+        response = timing.results[0]
+        out[i]["facet_ms"] = timing.samples[0]
+        out[i]["facets_timed_out"] = response.status_code == 200 and bool(response.json().get("facets_timed_out"))
+        out[i]["errors"] += response.status_code != 200
+    return {"approach": spec["approach"], "escape_check": escape_check, "load": [load_before[0], os.getloadavg()[0]], "queries": out}
 
 
 def run_worker(spec_path: Path, out_path: Path) -> None:
-    """Measure one approach through Datasette (its own process: Datasette's
-    plugin manager is global, so the site's plugins must not leak into a
-    baseline)."""
-    spec = json.loads(spec_path.read_text())
-    db = Path(spec["db"])
-    from caselib.site import load_metadata, load_settings
-
-    if spec["approach"].startswith("cjk-bigram"):
-        from caselib.site import datasette
-
-        ds = datasette(db)
-    else:
-        from datasette.app import Datasette
-
-        ds = Datasette([str(db)], metadata=load_metadata(), settings=load_settings())
-    loop = asyncio.new_event_loop()
-    queries = spec["queries"]
-
-    def get(path: str):
-        return loop.run_until_complete(ds.client.get(path))
-
-    loop.run_until_complete(ds.invoke_startup())
-    database = ds.get_database("cases")
-    escape_check = loop.run_until_complete(database.execute("select escape_fts('受贿赂 KTV')")).rows[0][0]
-    id_to_rowid = dict(loop.run_until_complete(database.execute("select id, rowid from cases")).rows)
-    out: dict = {"approach": spec["approach"], "escape_check": escape_check, "queries": {}}
-
-    for path in ("/cases/cases.json?_search=x&_nofacet=1", "/cases/cases.json", "/cases/cases.json?_search=x"):
-        get(path)  # warm up: introspection, templates, page cache
-
-    for index in spec["ids"]:
-        q = queries[index]
-        entry: dict = {"rowids": [], "pages": 0, "error": None}
-        started = time.perf_counter()
-        if spec["ids_via"] == "table":
-            entry["rowids"], entry["pages"], entry["error"] = page_through(get, IDS_URL.format(q=quote(q)) + IDS_SORT, id_to_rowid)
-        else:
-            sql = "select rowid from cases_fts where cases_fts match escape_fts(:q)"
-            try:
-                result = loop.run_until_complete(database.execute(sql, {"q": q}, custom_time_limit=120_000))
-                entry["rowids"] = [r[0] for r in result.rows]
-            except (sqlite3.Error, QueryInterrupted) as err:  # an FTS syntax error is a result too
-                entry["error"] = f"{type(err).__name__}: {err}"
-        entry["all_ms"] = (time.perf_counter() - started) * 1000
-        out["queries"][index] = entry
-
-    # the site's default order (sort_desc: date), paged the same way
-    for index in spec["paging_check"]:
-        rowids, pages, error = page_through(get, IDS_URL.format(q=quote(queries[index])), id_to_rowid)
-        entry = out["queries"][index]
-        entry["default_order"] = {"rows": len(rowids), "unique": len(set(rowids)), "pages": pages, "error": error,
-                                  "missing": sorted(set(entry["rowids"]) - set(rowids)), "extra": sorted(set(rowids) - set(entry["rowids"]))}
-
-    # direct SQL, every match (same escape_fts, on Datasette's own connection)
-    for index in spec["timing"]:
-        started = time.perf_counter()
-        try:
-            loop.run_until_complete(
-                database.execute("select rowid from cases_fts where cases_fts match escape_fts(:q)", {"q": queries[index]}, custom_time_limit=120_000)
-            )
-        except (sqlite3.Error, QueryInterrupted) as err:
-            out["queries"].setdefault(index, {})["sql_error"] = f"{type(err).__name__}: {err}"
-        out["queries"].setdefault(index, {})["sql_all_ms"] = (time.perf_counter() - started) * 1000
-
-    out["load_before"] = os.getloadavg()
-    # Each page is timed ``repeat`` times, in rounds over all the queries;
-    # the fastest of the rounds is kept (the least disturbed by other work).
-    for _round in range(spec["repeat"]):
-        for index in spec["timing"]:
-            q = queries[index]
-            started = time.perf_counter()
-            response = get(PAGE_URL.format(q=quote(q)))
-            elapsed = (time.perf_counter() - started) * 1000
-            entry = out["queries"].setdefault(index, {})
-            entry.setdefault("page_runs", []).append(elapsed)
-            entry["page_ms"] = min(entry["page_runs"])
-            entry["page_status"] = response.status_code
-            if response.status_code == 200:
-                entry["count"] = response.json().get("filtered_table_rows_count")
-
-    for _round in range(spec["facet_repeat"]):
-        for index in spec["facets"]:
-            q = queries[index]
-            started = time.perf_counter()
-            response = get(FACET_URL.format(q=quote(q)))
-            elapsed = (time.perf_counter() - started) * 1000
-            entry = out["queries"].setdefault(index, {})
-            entry.setdefault("facet_runs", []).append(elapsed)
-            entry["facet_ms"] = min(entry["facet_runs"])
-            entry["facet_status"] = response.status_code
-            if response.status_code == 200:
-                data = response.json()
-                entry["facets_timed_out"] = data.get("facets_timed_out", [])
-                entry["facets_returned"] = sorted(data.get("facet_results", {}))
-    out["load_after"] = os.getloadavg()
-    loop.close()
-    out_path.write_text(json.dumps(out))
+    """The worker's side of ``measure``."""
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    out_path.write_text(json.dumps(asyncio.run(measure_here(spec))), encoding="utf-8")
 
 
-def page_through(get, first_url: str, id_to_rowid: dict) -> tuple[list[int], int, str | None]:
-    """Every row of a table JSON listing, following ``next``."""
-    rowids: list[int] = []
-    pages = 0
-    url = first_url
-    while url:
-        response = get(url)
-        if response.status_code != 200:
-            return rowids, pages, f"HTTP {response.status_code}: {response.text[:200]}"
-        data = response.json()
-        pages += 1
-        rowids += [id_to_rowid[row["id"]] for row in data["rows"]]
-        token = data.get("next")
-        url = f"{first_url}&_nocount=1&_next={quote(str(token))}" if token else None
-    return rowids, pages, None
-
-
-def measure(approach: str, db: Path, queries: list[str], ids: list[int], timing: list[int], facets: list[int], args, ids_via: str, work: Path) -> dict:
-    spec = {"approach": approach, "db": str(db), "queries": queries, "ids": ids, "timing": timing, "facets": facets, "ids_via": ids_via,
-            "repeat": args.repeat, "facet_repeat": args.facet_repeat,
-            "paging_check": ids if (approach == "cjk-bigram" and ids_via == "table" and args.paging_check) else []}
-    spec_path = work / f"spec-{approach}.json"
-    out_path = work / f"out-{approach}.json"
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False))
-    out_path.unlink(missing_ok=True)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    subprocess.run([sys.executable, "-m", "bench.search_bench", "--worker", str(spec_path), str(out_path)], check=True, cwd=ROOT, env=env)
-    result = json.loads(out_path.read_text())
+def measure(spec: dict, work: Path) -> dict:
+    """``measure_here`` in a fresh process: Datasette's plugin manager is
+    global, so the site's plugins must not leak into a baseline."""
+    spec_path = work / f"spec-{BY_NAME[spec['approach']].folder}.json"
+    out_path = spec_path.with_name(spec_path.name.replace("spec-", "out-"))
+    spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    subprocess.run(common.python_command("bench.search_bench", "--worker", spec_path, out_path), check=True, cwd=common.ROOT)
+    result = json.loads(out_path.read_text(encoding="utf-8"))
     result["queries"] = {int(k): v for k, v in result["queries"].items()}
     return result
 
 
-# ================================================================ scoring and the table
+# ================================================================ scoring
 
 
-MATCH_BUCKETS = ((0, 0), (1, 99), (100, 999), (1000, 9999), (10000, 49999), (50000, 10**9))
-
-
-def latency_by_matches(indices: list[int], truth: dict[int, set[int]], measured: dict) -> dict:
-    """p50/p95 page time by how many cases the query matches."""
-    result = {}
-    for lo, hi in MATCH_BUCKETS:
-        times = [measured[i]["page_ms"] for i in indices if lo <= len(truth[i]) <= hi and measured[i].get("page_ms") is not None]
-        if times:
-            result[f"{lo}-{hi if hi < 10**9 else ''}"] = {"n": len(times), "p50": percentile(times, 50), "p95": percentile(times, 95)}
-    return result
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def score(indices: list[int], truth: dict[int, set[int]], found: dict[int, set[int]], shared: dict[int, int]) -> dict:
-    """Micro-averaged recall and precision, worst query, exact agreements.
-
-    ``shared[i]`` is ``len(truth[i] & found[i])``, computed once per query.
-    """
-    tp = sum(shared[i] for i in indices)
+def score(indices: list[int], truth: dict[int, set[int]], found: dict[int, set[int]]) -> dict:
+    """Recall and precision summed over the queries, the worst query, exact agreements."""
+    shared = {i: len(truth[i] & found[i]) for i in indices}
     t = sum(len(truth[i]) for i in indices)
     f = sum(len(found[i]) for i in indices)
     recalls = [shared[i] / len(truth[i]) for i in indices if truth[i]]
     precisions = [shared[i] / len(found[i]) for i in indices if found[i]]
     return {
         "queries": len(indices),
-        "truth_hits": t,
-        "found_hits": f,
-        "recall": tp / t if t else None,
-        "precision": tp / f if f else None,
-        "worst_recall": min(recalls) if recalls else None,
-        "worst_precision": min(precisions) if precisions else None,
-        "exact": sum(1 for i in indices if truth[i] == found[i]),
+        "recall": sum(shared.values()) / t if t else None,
+        "precision": sum(shared.values()) / f if f else None,
+        "worst_recall": min(recalls, default=None),
+        "worst_precision": min(precisions, default=None),
+        "exact": sum(truth[i] == found[i] for i in indices),
     }
+
+
+def latency_by_matches(page_ms: dict[int, float], truth: dict[int, set[int]]) -> dict:
+    """p50/p95 page time by how many cases the query matches."""
+    result = {}
+    for lo, hi in MATCH_BUCKETS:
+        times = [ms for i, ms in page_ms.items() if lo <= len(truth[i]) and (hi is None or len(truth[i]) <= hi)]
+        if times:
+            result[f"{lo}-{hi if hi is not None else ''}"] = common.Timing(times).stats()
+    return result
+
+
+def score_approach(found: dict[int, set[int]], truth: dict[int, set[int]], queries: list[dict], page_ms: dict[int, float]) -> dict:
+    """The table's figures for one approach, over the queries it answered."""
+    scored = [i for i in found if queries[i]["category"] != "edge"]
+    in_group = {c: [i for i in scored if queries[i]["category"] == c] for c in CATEGORIES}
+    return {
+        "categories": {c: score(in_group[c], truth, found) for c in CATEGORIES},
+        "zh_1_6": score([i for c in ZH_CATEGORIES for i in in_group[c]], truth, found),
+        "all": score(scored, truth, found),
+        "edge": {queries[i]["q"]: {"truth": len(truth[i]), "found": len(found[i])} for i in found if queries[i]["category"] == "edge"},
+        "page_ms": common.Timing(list(page_ms.values())).stats(),
+        "page_ms_by_matches": latency_by_matches(page_ms, truth),
+    }
+
+
+def score_measured(name: str, m: dict, index: dict, truth: dict[int, set[int]], queries: list[dict], corpus: Corpus) -> dict:
+    """The figures of an approach measured through Datasette (and the project's checks for ``cjk-bigram``)."""
+    q = m["queries"]
+    found = {i: {corpus.rowid_index[r] for r in e["rowids"]} for i, e in q.items()}
+    facets = [i for i, e in q.items() if "facet_ms" in e]
+    entry = score_approach(found, truth, queries, {i: e["page_ms"] for i, e in q.items() if "page_ms" in e})
+    entry.update(
+        facet_ms={**common.Timing([q[i]["facet_ms"] for i in facets]).stats(), "timed_out": sum(q[i]["facets_timed_out"] for i in facets)},
+        all_hits_ms=common.Timing([e["all_hits_ms"] for e in q.values() if "all_hits_ms" in e]).stats(),
+        load_average=m["load"], index_mb=index["mb"], index_s=index["seconds"],
+        errors=sum(e["errors"] for e in q.values()),
+    )
+    if name == "cjk-bigram":
+        entry["count_check"] = [{"query": queries[i]["q"], "count": e["count"], "truth": len(truth[i])}
+                                for i, e in q.items() if e.get("count") is not None and e["count"] != len(truth[i])]
+        entry["disagreements"] = [{"query": queries[i]["q"], "truth": len(truth[i]), "found": len(found[i])}
+                                  for i in found if queries[i]["category"] != "edge" and found[i] != truth[i]]
+        entry["default_order_paging"] = default_order_summary(q, queries, corpus)
+    return entry
+
+
+def default_order_summary(q: dict[int, dict], queries: list[dict], corpus: Corpus) -> dict:
+    """Rows lost or repeated paging in the site's default order, with a few examples."""
+    checked = [(i, e["default_order"]) for i, e in q.items() if "default_order" in e]
+    bad = [(i, d) for i, d in checked if d["missing"] or d["extra"] or d["rows"] != d["unique"] or d["error"]]
+    return {
+        "queries": len(checked),
+        "queries_with_lost_or_repeated_rows": len(bad),
+        "rows_lost": sum(len(d["missing"]) for _, d in bad),
+        "rows_repeated": sum(d["rows"] - d["unique"] for _, d in bad),
+        "examples": [{"query": queries[i]["q"], "missing": [f"{corpus.ids[corpus.rowid_index[r]]} (date {corpus.dates[corpus.rowid_index[r]]})"
+                                                            for r in d["missing"][:3]]} for i, d in bad[:5]],
+    }
+
+
+def score_like(like: dict[int, common.Timing], truth: dict[int, set[int]], queries: list[dict], corpus: Corpus) -> dict:
+    """The figures of the LIKE scan (its all-hits time is its only time)."""
+    found = {i: {corpus.rowid_index[r] for r in t.results[0]} for i, t in like.items()}
+    page_ms = {i: t.samples[0] for i, t in like.items()}
+    entry = score_approach(found, truth, queries, page_ms)
+    entry.update(facet_ms=common.Timing().stats(), all_hits_ms=entry["page_ms"], index_mb=None, index_s=None, errors=0)
+    return entry
+
+
+# ================================================================ one size
+
+
+def project_build(cases: Path, db: Path) -> float:
+    """A full build with the project's own pipeline; seconds."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    started = time.perf_counter()
+    build(cases, db)
+    return time.perf_counter() - started
+
+
+def reference_mismatches(corpus: Corpus, queries: list[dict], truth: dict[int, set[int]], pairs: int, rng: random.Random) -> list[dict]:
+    """(case, query) pairs where the scan and ``caselib.search.contains`` disagree."""
+    sampled = [(rng.randrange(len(corpus)), rng.randrange(len(queries))) for _ in range(pairs)]
+    return [{"query": queries[qi]["q"], "id": corpus.ids[ci]} for ci, qi in sampled if (ci in truth[qi]) != corpus.reference(ci, queries[qi]["q"])]
+
+
+def bench_size(size: int, args: argparse.Namespace, settings: Settings) -> dict:
+    log = common.log
+    rng = random.Random(args.seed * 1000 + size)
+    cases = common.corpus(size, args.seed, args.data)
+    folder = common.corpus_dir(args.data, size, args.seed)
+    ours = folder / "cjk-bigram" / "cases.db"
+    build_seconds = project_build(cases, ours)
+    log(f"size {size}: project build {build_seconds:.1f} s")
+    corpus = Corpus(ours)
+    parse_check = corpus.parser_mismatches(cases, settings.parse_check, rng)
+    log(f"size {size}: re-parse check: {parse_check['checked']} cases, {len(parse_check['mismatches'])} mismatches")
+
+    queries = pick_queries(corpus, settings.queries, rng) + [{"q": q, "category": "edge"} for q in EDGE_QUERIES]
+    started = time.perf_counter()
+    truth = {i: corpus.truth(q["q"]) for i, q in enumerate(queries)}
+    log(f"size {size}: {len(queries)} queries, ground truth by scan in {time.perf_counter() - started:.1f} s")
+    scan_check = reference_mismatches(corpus, queries, truth, settings.reference_check, rng)
+
+    indexes = build_indexes(ours, folder, corpus)
+    log(f"size {size}: indexes: " + ", ".join(f"{a} {x['mb']:.1f} MB in {x['seconds']:.1f} s" for a, x in indexes.items()))
+
+    scored = [i for i, q in enumerate(queries) if q["category"] != "edge"]
+    timing = sample(rng, scored, settings.timing_queries)
+    facets = sample(rng, scored, settings.facet_queries)
+    ids_via = "table" if size <= TABLE_PAGES_UP_TO else "sql"
+    work = folder / "work"
+    work.mkdir(exist_ok=True)
+    approaches = {}
+    for approach in APPROACHES:
+        spec = {"approach": approach.name, "db": str(indexes[approach.name]["db"]), "queries": [q["q"] for q in queries],
+                "ids_via": ids_via, "timing": timing, "facets": facets, "repeat": settings.repeat,
+                "paging_check": list(range(len(queries))) if approach.name == "cjk-bigram" and ids_via == "table" else []}
+        started = time.perf_counter()
+        measured = measure(spec, work)
+        log(f"size {size}: {approach.name} through Datasette in {time.perf_counter() - started:.1f} s "
+            f"(escape_fts('受贿赂 KTV') = {measured['escape_check']})")
+        approaches[approach.name] = score_measured(approach.name, measured, indexes[approach.name], truth, queries, corpus)
+    like = like_scan(indexes["unicode61"]["db"], corpus, queries, sample(rng, scored, settings.like_queries))
+    approaches["LIKE"] = score_like(like, truth, queries, corpus)
+    return {"size": size, "seed": args.seed, "cases": len(corpus), "build_seconds": build_seconds, "ids_via": ids_via,
+            "repeat": settings.repeat, "parse_check": parse_check, "reference_check": scan_check, "approaches": approaches}
+
+
+# ================================================================ the report
 
 
 def pct(value: float | None) -> str:
@@ -625,327 +662,88 @@ def ms(value: float | None) -> str:
     return "—" if value is None else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
 
 
-def render_table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
-    lines = []
-    for n, row in enumerate([header, *rows]):
-        cells = [str(v).ljust(widths[c]) if c == 0 else str(v).rjust(widths[c]) for c, v in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def disagreement_report(corpus: Corpus, query: str, truth: set[int], found: set[int], limit: int = 3) -> list[dict]:
-    """Precisely which cases disagree, with the text around the match."""
-    from caselib import search
-
-    report = []
-    for kind, cases in (("missed", sorted(truth - found)), ("extra", sorted(found - truth))):
-        for i in cases[:limit]:
-            context = ""
-            for column, text in zip(("title", "body", "labels"), corpus.parts[i]):
-                for term in search.query_terms(query):
-                    at = fold(text).casefold().find(fold(term).casefold())
-                    if at >= 0:
-                        context = f"{column}: …{fold(text)[max(0, at - 20): at + len(term) + 20]!r}…"
-                        break
-                if context:
-                    break
-            report.append({"kind": kind, "id": corpus.ids[i], "context": context, "reference": corpus.reference(i, query)})
-    return report
-
-
-# ================================================================ one size
-
-
-def bench_size(size: int, args, log) -> dict:
-    rng = random.Random(args.seed * 1000 + size)
-    cases = ensure_corpus(size, args.seed, log)
-    folder = corpus_dir(size, args.seed)
-    ours_db = folder / "cjk-bigram" / "cases.db"
-    if args.reuse_db and ours_db.is_file():
-        build_seconds = None
-        log(f"size {size}: reusing {ours_db}")
-    else:
-        build_seconds = project_build(cases, ours_db, args.jobs)
-        log(f"size {size}: project build {build_seconds:.1f} s")
-
-    started = time.perf_counter()
-    corpus = Corpus(ours_db)
-    corpus.normalised()
-    check = corpus.check_against_parser(args.parse_check, rng)
-    log(f"size {size}: read {len(corpus)} cases' searchable text ({time.perf_counter() - started:.1f} s); "
-        f"re-parse check {check['checked']} cases, {len(check['mismatches'])} mismatches {check.get('skipped', '')}")
-
-    queries = pick_queries(corpus, args.queries, rng)
-    edge_start = len(queries)
-    for q, _ in EDGE_QUERIES:
-        queries.append({"q": q, "category": "edge"})
-    started = time.perf_counter()
-    truth = {i: corpus.truth(q["q"]) for i, q in enumerate(queries)}
-    truth_seconds = time.perf_counter() - started
-    log(f"size {size}: {len(queries)} queries, ground truth by scan in {truth_seconds:.1f} s")
-
-    # the fast scan must agree with caselib.search.contains itself
-    sample_pairs = [(rng.randrange(len(corpus)), rng.randrange(len(queries))) for _ in range(args.reference_check)]
-    scan_mismatch = [
-        {"query": queries[qi]["q"], "id": corpus.ids[ci]}
-        for ci, qi in sample_pairs
-        if (ci in truth[qi]) != corpus.reference(ci, queries[qi]["q"])
-    ]
-
-    # indexes: ours (timed in a scratch file, as the build does it), baselines in copies
-    from caselib import search
-
-    conn = sqlite3.connect(ours_db)
-    sizes = {"cjk-bigram": fts_size_mb(conn, "cases_fts")}
-    conn.close()
-    scratch = folder / "scratch.db"
-    scratch.unlink(missing_ok=True)
-    index_seconds = {"cjk-bigram": build_fts(scratch, corpus, "unicode61 remove_diacritics 2", search.index_text)}
-    scratch.unlink(missing_ok=True)
-    dbs = {"cjk-bigram": ours_db}
-    for approach, tokenize in (("unicode61", None), ("trigram", "trigram")):
-        db, seconds = make_baseline(ours_db, folder / approach, corpus, tokenize)
-        conn = sqlite3.connect(db)
-        sizes[approach] = fts_size_mb(conn, "cases_fts")
-        conn.close()
-        dbs[approach], index_seconds[approach] = db, seconds
-    if args.variants:
-        db = folder / "cjk-bigram-prefix1" / "cases.db"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        db.unlink(missing_ok=True)
-        shutil.copyfile(ours_db, db)
-        index_seconds["cjk-bigram+prefix1"] = build_fts(db, corpus, "unicode61 remove_diacritics 2", search.index_text, extra=", prefix='1'")
-        conn = sqlite3.connect(db)
-        sizes["cjk-bigram+prefix1"] = fts_size_mb(conn, "cases_fts")
-        conn.close()
-        dbs["cjk-bigram+prefix1"] = db
-    write_raw_text(dbs["unicode61"], corpus)
-    log("size {}: indexes built: {}".format(size, ", ".join(f"{a} {sizes[a]:.1f} MB in {index_seconds[a]:.1f} s" for a in dbs)))
-
-    all_indices = list(range(len(queries)))
-    timing = [i for i in all_indices if i < edge_start]
-    if args.timing_queries and len(timing) > args.timing_queries:
-        timing = sorted(rng.sample(timing, args.timing_queries))
-    facet_pool = [i for i in all_indices if i < edge_start]
-    facets = sorted(rng.sample(facet_pool, min(args.facet_queries, len(facet_pool))))
-    ids_via = args.ids_via if args.ids_via != "auto" else ("table" if size <= 20000 else "sql")
-    texts = [q["q"] for q in queries]
-    work = folder / "work"
-    work.mkdir(exist_ok=True)
-    measured = {}
-    approaches = [*APPROACHES, *(VARIANTS if args.variants else ())]
-    for approach in approaches:
-        started = time.perf_counter()
-        measured[approach] = measure(approach, dbs[approach], texts, all_indices, timing, facets, args, ids_via, work)
-        log(f"size {size}: measured {approach} through Datasette in {time.perf_counter() - started:.1f} s "
-            f"(escape_fts('受贿赂 KTV') = {measured[approach]['escape_check']})")
-    like_indices = [i for i in all_indices if i < edge_start]
-    if args.like_queries and len(like_indices) > args.like_queries:
-        like_indices = sorted(rng.sample(like_indices, args.like_queries))
-    like = like_scan(dbs["unicode61"], corpus, queries, like_indices)
-    log(f"size {size}: LIKE scan over {len(like_indices)} queries")
-
-    # scoring
-    results: dict = {"size": size, "seed": args.seed, "cases": len(corpus), "build_seconds": build_seconds,
-                     "truth_seconds": truth_seconds, "parse_check": check, "reference_check": {"pairs": len(sample_pairs), "mismatches": scan_mismatch},
-                     "ids_via": ids_via, "repeat": args.repeat, "approaches": {}, "queries": []}
-    by_category = {c: [i for i in range(edge_start) if queries[i]["category"] == c] for c in CATEGORIES}
-    main_indices = list(range(edge_start))
-    zh_indices = [i for c in ZH_CATEGORIES for i in by_category[c]]
-    for approach in [*approaches, "LIKE"]:
-        if approach == "LIKE":
-            found = {i: {corpus.rowid_index[r] for r in like[i]["rowids"]} for i in like_indices}
-            pool = like_indices
-            page = [like[i]["ms"] for i in like_indices]
-            facet_times, sql_all, timed_out, errors = [], page, 0, 0
-        else:
-            m = measured[approach]["queries"]
-            found = {i: {corpus.rowid_index[r] for r in m[i]["rowids"]} for i in all_indices}
-            pool = all_indices
-            page = [m[i]["page_ms"] for i in timing]
-            facet_times = [m[i]["facet_ms"] for i in facets]
-            sql_all = [m[i]["sql_all_ms"] for i in timing]
-            timed_out = sum(1 for i in facets if m[i].get("facets_timed_out"))
-            errors = sum(1 for i in all_indices if m[i].get("error"))
-        pool_set = set(pool)
-        shared = {i: len(truth[i] & found[i]) for i in pool}
-        entry = {
-            "categories": {c: score([i for i in by_category[c] if i in pool_set], truth, found, shared) for c in CATEGORIES},
-            "zh_1_6": score([i for i in zh_indices if i in pool_set], truth, found, shared),
-            "all": score([i for i in main_indices if i in pool_set], truth, found, shared),
-            "edge": {queries[i]["q"]: {"truth": len(truth[i]), "found": len(found[i]), "agree": shared[i] == len(truth[i]) == len(found[i])}
-                     for i in range(edge_start, len(queries)) if i in found},
-            "page_ms": {"p50": percentile(page, 50), "p95": percentile(page, 95), "max": max(page) if page else None, "n": len(page)},
-            "facet_ms": {"p50": percentile(facet_times, 50), "p95": percentile(facet_times, 95), "max": max(facet_times) if facet_times else None,
-                         "n": len(facet_times), "with_timed_out_facets": timed_out},
-            "all_matches_ms": {"p50": percentile(sql_all, 50), "p95": percentile(sql_all, 95)},
-            "page_ms_by_matches": latency_by_matches(timing if approach != "LIKE" else like_indices, truth,
-                                                     measured[approach]["queries"] if approach != "LIKE" else {i: {"page_ms": like[i]["ms"]} for i in like_indices}),
-            "load_average": [measured[approach].get("load_before"), measured[approach].get("load_after")] if approach in measured else None,
-            "index_mb": sizes.get(approach),
-            "index_build_s": index_seconds.get(approach),
-            "errors": errors,
-            "disagreements": [],
-        }
-        for i in main_indices:
-            if approach == "cjk-bigram" and i in pool_set and not (shared[i] == len(truth[i]) == len(found[i])):
-                entry["disagreements"].append({"query": queries[i]["q"], "category": queries[i]["category"], "truth": len(truth[i]),
-                                               "found": len(found[i]), "cases": disagreement_report(corpus, queries[i]["q"], truth[i], found[i])})
-        results["approaches"][approach] = entry
-        if approach != "LIKE":
-            for i in all_indices:
-                results.setdefault("_found_counts", {}).setdefault(i, {})[approach] = len(found[i])
-    if "cjk-bigram" in measured:
-        m = measured["cjk-bigram"]["queries"]
-        results["count_check"] = [
-            {"query": queries[i]["q"], "count": m[i].get("count"), "truth": len(truth[i])}
-            for i in timing if m[i].get("count") is not None and m[i]["count"] != len(truth[i])
-        ]
-        lost = [(i, m[i]["default_order"]) for i in all_indices if "default_order" in m[i]]
-        bad = [(i, d) for i, d in lost if d["missing"] or d["extra"] or d["rows"] != d["unique"]]
-        results["default_order_paging"] = {
-            "queries": len(lost),
-            "queries_with_lost_or_repeated_rows": len(bad),
-            "rows_lost": sum(len(d["missing"]) for _, d in bad),
-            "rows_repeated": sum(d["rows"] - d["unique"] for _, d in bad),
-            "examples": [
-                {"query": queries[i]["q"], "pages": d["pages"], "missing": [f"{corpus.ids[corpus.rowid_index[r]]} (date {corpus_date(ours_db, r)})" for r in d["missing"][:3]]}
-                for i, d in bad[:5]
-            ],
-        }
-        for i, q in enumerate(queries):
-            results["queries"].append({**q, "truth": len(truth[i]), **results["_found_counts"][i],
-                                       **{f"{a} page_ms": measured[a]["queries"][i].get("page_ms") for a in approaches}})
-    results.pop("_found_counts", None)
-    return results
-
-
-def corpus_date(db: Path, rowid: int) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("select date from cases where rowid = ?", [rowid]).fetchone()[0]
-    finally:
-        conn.close()
+def recall_precision(s: dict) -> str:
+    return f"{pct(s['recall'])}/{pct(s['precision'])}"
 
 
 def table_for(results: dict) -> str:
-    header = ["approach", *[c for c in CATEGORIES if c != "absent"], "zh1-6 R/P", "all R/P", "worst R/P", "exact",
+    shown = [c for c in CATEGORIES if c != "absent"]
+    header = ["approach", *shown, "zh1-6 R/P", "all R/P", "worst R/P", "exact",
               "p50 ms", "p95 ms", "p95 facets", "all-hits p95", "index MB", "index s"]
     rows = []
     for approach, e in results["approaches"].items():
-        cells = [approach]
-        for c in CATEGORIES:
-            if c == "absent":
-                continue
-            s = e["categories"][c]
-            cells.append(f"{pct(s['recall'])}/{pct(s['precision'])}" if s["queries"] else "—")
-        z, a = e["zh_1_6"], e["all"]
-        cells += [f"{pct(z['recall'])}/{pct(z['precision'])}", f"{pct(a['recall'])}/{pct(a['precision'])}",
-                  f"{pct(a['worst_recall'])}/{pct(a['worst_precision'])}", f"{a['exact']}/{a['queries']}",
-                  ms(e["page_ms"]["p50"]), ms(e["page_ms"]["p95"]), ms(e["facet_ms"]["p95"]), ms(e["all_matches_ms"]["p95"]),
-                  "—" if e["index_mb"] is None else f"{e['index_mb']:.1f}", "—" if e["index_build_s"] is None else f"{e['index_build_s']:.1f}"]
-        rows.append(cells)
-    return render_table(rows, header)
+        a = e["all"]
+        rows.append([
+            approach,
+            *(recall_precision(e["categories"][c]) if e["categories"][c]["queries"] else "—" for c in shown),
+            recall_precision(e["zh_1_6"]), recall_precision(a),
+            f"{pct(a['worst_recall'])}/{pct(a['worst_precision'])}", f"{a['exact']}/{a['queries']}",
+            ms(e["page_ms"]["p50"]), ms(e["page_ms"]["p95"]), ms(e["facet_ms"]["p95"]), ms(e["all_hits_ms"]["p95"]),
+            "—" if e["index_mb"] is None else f"{e['index_mb']:.1f}", "—" if e["index_s"] is None else f"{e['index_s']:.1f}",
+        ])
+    return common.table(header, rows)
 
 
-def summary_for(results: dict) -> str:
-    ours = results["approaches"]["cjk-bigram"]
-    base = results["approaches"]["unicode61"]
-    z = ours["zh_1_6"]
+def report(results: dict) -> str:
+    """The table and the lines below it."""
+    approaches = results["approaches"]
+    ours, z = approaches["cjk-bigram"], approaches["cjk-bigram"]["zh_1_6"]
+    loads = [x for e in approaches.values() for x in e.get("load_average", [])]
+    goal = "met" if (ours["page_ms"]["p95"] or 0) < 50 else "NOT met"
     lines = [
-        f"== {results['cases']:,} cases (seed {results['seed']}); project build "
-        + (f"{results['build_seconds']:.1f} s" if results["build_seconds"] else "reused")
-        + f"; ids via {'table pages' if results['ids_via'] == 'table' else 'SQL on the site connection'} ==",
+        f"== {results['cases']:,} cases (seed {results['seed']}); project build {results['build_seconds']:.1f} s; "
+        f"ids via {'table pages' if results['ids_via'] == 'table' else 'SQL on the site connection'} ==",
         table_for(results),
         f"Chinese 1-6 chars + phrases + absent ({z['queries']} queries): cjk-bigram recall {pct(z['recall'])}%, precision {pct(z['precision'])}%, "
-        f"{z['exact']}/{z['queries']} exact; unicode61 (Datasette default) recall {pct(base['zh_1_6']['recall'])}%.",
-        f"p95 results page without facets: {ms(ours['page_ms']['p95'])} ms (goal < 50 ms: {'met' if (ours['page_ms']['p95'] or 1e9) < 50 else 'NOT met'}); "
-        f"with facets p95 {ms(ours['facet_ms']['p95'])} ms, {ours['facet_ms']['with_timed_out_facets']}/{ours['facet_ms']['n']} pages had a facet time out.",
+        f"{z['exact']}/{z['queries']} exact; unicode61 (Datasette default) recall {pct(approaches['unicode61']['zh_1_6']['recall'])}%.",
+        f"p95 results page without facets: {ms(ours['page_ms']['p95'])} ms (goal < 50 ms: {goal}); "
+        f"with facets p95 {ms(ours['facet_ms']['p95'])} ms, {ours['facet_ms']['timed_out']}/{ours['facet_ms']['n']} pages had a facet time out.",
+        f"timed: {ours['page_ms']['n']} queries x {results['repeat']} runs each (fastest kept), faceted: {ours['facet_ms']['n']} queries; "
+        f"LIKE: {approaches['LIKE']['all']['queries']} queries, direct SQL; 1-minute load average during the Datasette runs: "
+        f"{min(loads):.1f}-{max(loads):.1f}",
+        "cjk-bigram page ms by matching cases (n, p50, p95): "
+        + "; ".join(f"{k}: {v['n']}, {ms(v['p50'])}, {ms(v['p95'])}" for k, v in ours["page_ms_by_matches"].items()),
+        "edge queries (truth/found): " + "; ".join(f"{q!r} {v['truth']}/{v['found']}" for q, v in ours["edge"].items()),
     ]
-    loads = [x for a in results["approaches"].values() if a.get("load_average") for pair in a["load_average"] if pair for x in pair[:1]]
-    lines.append(
-        f"timed: {ours['page_ms']['n']} queries x {results.get('repeat', 1)} runs each (fastest kept), faceted: {ours['facet_ms']['n']} queries; "
-        f"LIKE: {results['approaches']['LIKE']['all']['queries']} queries, direct SQL; 1-minute load average during the Datasette runs: "
-        + (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "n/a")
-    )
-    buckets = ours.get("page_ms_by_matches", {})
-    if buckets:
-        lines.append("cjk-bigram page ms by matching cases (n, p50, p95): " + "; ".join(
-            f"{k}: {v['n']}, {ms(v['p50'])}, {ms(v['p95'])}" for k, v in buckets.items()))
-    edge = ours["edge"]
-    if edge:
-        lines.append("edge queries (truth/found): " + "; ".join(f"{q!r} {v['truth']}/{v['found']}" for q, v in edge.items()))
-    if ours["disagreements"]:
-        lines.append(f"DISAGREEMENTS ({len(ours['disagreements'])} queries):")
-        for d in ours["disagreements"][:10]:
-            lines.append(f"  {d['query']!r} [{d['category']}] truth {d['truth']} found {d['found']}")
-            for c in d["cases"]:
-                lines.append(f"    {c['kind']} {c['id']}: {c['context']} (contains() says {c['reference']})")
-    for approach, entry in results["approaches"].items():
-        if entry.get("errors"):
-            lines.append(f"{approach}: {entry['errors']} queries answered with an error (see the JSON)")
-    paging = results.get("default_order_paging")
-    if paging and paging["queries"]:
+    paging = ours["default_order_paging"]
+    if paging["queries"]:
         lines.append(
             f"paging in the site's default order (sort_desc date, {paging['queries']} queries): "
             f"{paging['queries_with_lost_or_repeated_rows']} queries lost {paging['rows_lost']} rows and repeated {paging['rows_repeated']}"
-            + ("; e.g. " + "; ".join(f"{e['query']!r}: missing {', '.join(e['missing'])}" for e in paging["examples"][:3]) if paging["examples"] else "")
         )
-    if results["reference_check"]["mismatches"]:
-        lines.append(f"scan vs caselib.search.contains mismatches: {results['reference_check']['mismatches'][:5]}")
-    if results["parse_check"]["mismatches"] or results["parse_check"].get("skipped"):
-        lines.append(f"searchable-text re-parse check: {results['parse_check']}")
-    if results.get("count_check"):
-        lines.append(f"table-page counts differing from the truth: {results['count_check'][:5]}")
+        examples = "; ".join(f"{e['query']!r}: missing {', '.join(e['missing'])}" for e in paging["examples"][:3])
+        lines[-1] += f"; e.g. {examples}" if examples else ""
+    lines += problems(results)
     return "\n".join(lines)
 
 
+def problems(results: dict) -> list[str]:
+    """Lines for whatever makes the figures doubtful (none in a good run)."""
+    ours = results["approaches"]["cjk-bigram"]
+    lines = [f"DISAGREEMENT {d['query']!r}: truth {d['truth']}, found {d['found']}" for d in ours["disagreements"][:10]]
+    lines += [f"{name}: {e['errors']} queries answered with an error" for name, e in results["approaches"].items() if e["errors"]]
+    if ours["count_check"]:
+        lines.append(f"results pages whose count differs from the truth: {ours['count_check'][:5]}")
+    if results["reference_check"]:
+        lines.append(f"scan vs caselib.search.contains mismatches: {results['reference_check'][:5]}")
+    if results["parse_check"]["mismatches"]:
+        lines.append(f"searchable text differs from the re-parsed files for: {results['parse_check']['mismatches'][:5]}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.search_bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes, comma-separated (default 1000,10000,100000)")
-    parser.add_argument("--queries", type=int, default=40, help="queries per Chinese length 1-6 (and per other group, scaled); default 40")
-    parser.add_argument("--seed", type=int, default=1, help="corpus and query seed (default 1)")
-    parser.add_argument("--timing-queries", type=int, default=200, help="queries timed through Datasette without facets (default 200, 0 = all)")
-    parser.add_argument("--facet-queries", type=int, default=30, help="queries timed with the default facets (default 30)")
-    parser.add_argument("--repeat", type=int, default=3, help="times each results page is timed; the fastest counts (default 3)")
-    parser.add_argument("--facet-repeat", type=int, default=1, help="times each faceted page is timed; the fastest counts (default 1)")
-    parser.add_argument("--like-queries", type=int, default=60, help="queries for the LIKE scan (default 60, 0 = all)")
-    parser.add_argument("--ids-via", choices=("auto", "table", "sql"), default="auto",
-                        help="collect matches by paging the table JSON (table) or one SQL query on Datasette's connection (sql); auto: table up to 20k cases")
-    parser.add_argument("--no-paging-check", dest="paging_check", action="store_false",
-                        help="do not page through each query's matches in the site's default order (date desc) as well")
-    parser.add_argument("--no-variants", dest="variants", action="store_false", help="measure only the project's index and the baselines")
-    parser.add_argument("--parse-check", type=int, default=200, help="cases re-parsed to check the searchable text (default 200)")
-    parser.add_argument("--reference-check", type=int, default=3000, help="(case, query) pairs checked against caselib.search.contains (default 3000)")
-    parser.add_argument("--reuse-db", action="store_true", help="reuse the built database if present (skip the project build)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes for the project build")
-    parser.add_argument("--worker", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
+    parser = common.parser("python -m bench.search_bench", __doc__)
+    parser.add_argument("--worker", nargs=2, type=Path, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        run_worker(Path(args.worker[0]), Path(args.worker[1]))
+        run_worker(*args.worker)
         return 0
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(ROOT))
-
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-    machine = {"cores": os.cpu_count(), "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
-    from datasette.version import __version__ as datasette_version
-
-    machine["datasette"] = datasette_version
-    for size in sizes:
-        results = bench_size(size, args, log)
-        results["machine"] = machine
-        results["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for name in (f"search-{size}.json", f"search-{size}-{stamp}.json"):
-            (RESULTS / name).write_text(json.dumps(results, ensure_ascii=False, indent=1))
-        print(summary_for(results), flush=True)
+    settings = SMOKE if args.smoke else Settings()
+    for size in common.sizes(args):
+        results = bench_size(size, args, settings)
+        results.update(machine=common.machine(), when=time.strftime("%Y-%m-%d %H:%M:%S"))
+        common.write_results(args.data, f"search-{size}", results)
+        print(report(results), flush=True)
         print(flush=True)
     return 0
 
