@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from caselib.site.listing import facet_order
+
 from . import common
 
 GNU_TIME = Path("/usr/bin/time")
 PEER_VENV = Path("/tmp/markdown-to-sqlite-venv")
-DEFAULT_FACETS = ("violations", "year", "sanctions", "rank", "form", "personnel", "region")
+DEFAULT_FACETS = tuple(facet_order())  # as metadata.yml lists them
 SEARCH_QUERIES = ("的", "贿", "受贿", "违规吃喝", "购物卡", "lawyer", "受贿 购物卡")
 RANKED_QUERY = "受贿"
 CSV_URL = "/cases/cases.csv?_stream=on&_size=max"

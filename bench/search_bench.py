@@ -111,7 +111,8 @@ class Corpus:
 
     Rebuilt from the stored columns as the contract defines it (title; other
     text and the sections; region, unit, position, tags and the vocabulary
-    labels in Chinese and English), independently of the build's code, and
+    labels in Chinese and English, the derived province's among them),
+    independently of the build's code, and
     checked against ``caselib.rows.searchable_parts`` on re-parsed files.
     """
 
@@ -142,7 +143,7 @@ class Corpus:
         for name in ("violations", "sanctions", "disciplines"):
             for label in json.loads(row[name] or "[]"):
                 labels += [by_zh[name][label].zh, by_zh[name][label].en]
-        for name in ("form", "rank", "personnel"):
+        for name in ("form", "rank", "personnel", "province"):
             if row[name]:
                 labels += [by_zh[name][row[name]].zh, by_zh[name][row[name]].en]
         body = [row["other_text"], *(row[c] for c in SECTION_ORDER)]

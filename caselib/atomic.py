@@ -1,18 +1,19 @@
 """Step 4c: write a database so that the published one is never half-built.
 
-The database is written to a temporary file beside the target and renamed
-into place only when it is complete: a failed build, Ctrl-C or ``kill -9``
-leaves the published file as it was. What a killed build left behind is
-removed by the next one.
+A full build writes a temporary file beside the target and renames it into
+place only when it is complete: a failed build, Ctrl-C or ``kill -9`` leaves
+the published file as it was, and what a killed build left behind is removed
+by the next one. An incremental build changes the published file in place,
+in one SQLite transaction with a rollback journal: a site reading the file
+sees the whole change or none of it, and a build killed mid-way is rolled
+back by SQLite when the file is next opened for writing.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -54,24 +55,14 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sqlite_utils.Database]:
-    """Yield a database (fresh, or a copy of ``start_from``) that replaces
-    ``target`` only when the block completes."""
+def atomic_database(target: Path) -> Iterator[sqlite_utils.Database]:
+    """Yield a fresh database that replaces ``target`` only when the block completes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(target)
     temp = temp_path_for(target)
     temp.unlink(missing_ok=True)
-    conn = handle = flushing = None
+    conn = None
     try:
-        if start_from is not None:
-            shutil.copyfile(start_from, temp)
-            # Write the copy to disk while the change is applied, so that the
-            # final fsync has only the changed pages left. The handle stays
-            # open until SQLite is done: closing a file releases the
-            # process's locks on it, SQLite's included.
-            handle = open(temp, "rb")
-            flushing = ThreadPoolExecutor(max_workers=1)
-            flushing.submit(os.fsync, handle.fileno())
         conn = sqlite3.connect(temp, isolation_level=None)
         conn.execute("pragma journal_mode = off")
         conn.execute("pragma synchronous = off")
@@ -79,8 +70,7 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
         yield sqlite_utils.Database(conn)
         conn.execute("commit")
         conn.execute("pragma journal_mode = delete")
-        if start_from is None:
-            conn.execute("analyze")
+        conn.execute("analyze")
         conn.close()
         _fsync(temp)
         os.replace(temp, target)
@@ -89,8 +79,28 @@ def atomic_database(target: Path, start_from: Path | None = None) -> Iterator[sq
             conn.close()
         temp.unlink(missing_ok=True)
         raise
+
+
+BUSY_TIMEOUT = 60  # seconds the build waits for readers to finish before it commits
+CHANGE_CACHE_KB = 256_000  # the change stays in memory until the commit writes it
+
+
+@contextmanager
+def in_place(target: Path) -> Iterator[sqlite_utils.Database]:
+    """Yield ``target`` in one write transaction, committed when the block
+    completes and rolled back when it fails or is interrupted."""
+    conn = sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT)
+    try:
+        conn.execute("pragma journal_mode = delete")
+        conn.execute("pragma synchronous = full")
+        conn.execute(f"pragma cache_size = -{CHANGE_CACHE_KB}")
+        conn.execute("begin immediate")
+        try:
+            yield sqlite_utils.Database(conn)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("rollback")
+            raise
+        conn.execute("commit")
     finally:
-        if flushing is not None:
-            flushing.shutdown(wait=True)
-        if handle is not None:
-            handle.close()
+        conn.close()

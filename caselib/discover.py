@@ -29,12 +29,22 @@ CASE_SUFFIX = ".md"
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 
 
+Stamp = tuple[int, int, int]  # size, modification time (ns), inode: a file unchanged since
+
+
 @dataclass
 class Discovered:
-    """The case files in path order, and what was left out (errors and warnings)."""
+    """The case files in path order, what was left out (errors and warnings),
+    and each file's stamp (an incremental build reads only files whose stamp
+    changed)."""
 
     paths: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    stamps: dict[Path, Stamp] = field(default_factory=dict)
+
+
+def stamp(status: os.stat_result) -> Stamp:
+    return (status.st_size, status.st_mtime_ns, status.st_ino)
 
 
 def display_path(path: Path) -> str:
@@ -76,26 +86,26 @@ def near_miss(name: str) -> str | None:
     return f'not read as a case: a case file\'s name ends in ".md" (lower case); rename it to "{fixed}"'
 
 
-def link_problem(path: Path, real_root: Path) -> str | None:
-    """Why a symbolic link named like a case file is not read, or None when
-    it leads to a regular file inside the cases folder."""
+def link_problem(path: Path, real_root: Path) -> tuple[str | None, os.stat_result | None]:
+    """Why a symbolic link named like a case file is not read (or None when it
+    leads to a regular file inside the cases folder), and its target's status."""
     try:
         target = os.readlink(path)
     except OSError as err:
-        return f"cannot read the symbolic link: {err.strerror or err}"
+        return f"cannot read the symbolic link: {err.strerror or err}", None
     try:
         status = os.stat(path)
     except FileNotFoundError:
-        return f'broken symbolic link: its target "{target}" does not exist'
+        return f'broken symbolic link: its target "{target}" does not exist', None
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return "symbolic link loop: the link leads back to itself"
-        return f"cannot follow the symbolic link: {err.strerror or err}"
+            return "symbolic link loop: the link leads back to itself", None
+        return f"cannot follow the symbolic link: {err.strerror or err}", None
     if not stat.S_ISREG(status.st_mode):
-        return f'symbolic link to "{target}", which is not a regular file: not read'
+        return f'symbolic link to "{target}", which is not a regular file: not read', None
     if not Path(os.path.realpath(path)).is_relative_to(real_root):
-        return f'symbolic link to "{target}", outside the cases folder: not read; copy the file into the cases folder instead'
-    return None
+        return f'symbolic link to "{target}", outside the cases folder: not read; copy the file into the cases folder instead', None
+    return None, status
 
 
 def discover(root: Path) -> Discovered:
@@ -109,6 +119,7 @@ def discover(root: Path) -> Discovered:
         raise UsageError(f"cases folder not found: {root}")
     real_root = root.resolve()
     found: list[tuple[str, ...]] = []
+    stamps: dict[tuple[str, ...], Stamp] = {}
     result = Discovered()
 
     def problem(parts: tuple[str, ...], message: str, warning: bool = False) -> None:
@@ -131,15 +142,17 @@ def discover(root: Path) -> Discovered:
                     problem((*relative, name), reason, warning=True)
                 continue
             if os.path.islink(path):
-                reason = link_problem(Path(path), real_root)
-                if reason:
-                    problem((*relative, name), reason)
-                    continue
-            elif not stat.S_ISREG(os.lstat(path).st_mode):
-                problem((*relative, name), "not a regular file: not read")
+                reason, status = link_problem(Path(path), real_root)
+            else:
+                status = os.stat(path)
+                reason = None if stat.S_ISREG(status.st_mode) else "not a regular file: not read"
+            if reason or status is None:
+                problem((*relative, name), reason or "cannot be read")
                 continue
             found.append((*relative, name))
+            stamps[found[-1]] = stamp(status)
     found.sort()  # the order of Path objects: part by part
     result.paths = [root.joinpath(*parts) for parts in found]
+    result.stamps = {root.joinpath(*parts): stamps[parts] for parts in found}
     result.problems.sort()
     return result

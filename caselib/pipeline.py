@@ -21,7 +21,7 @@ from .errors import InvalidInput, Problem
 from .packs import load_packs
 from .progress import Progress
 from .rows import Record
-from .store import begin_full, finish_full, insert_records, stored_index, stored_packs_digest, stored_related, update_database
+from .store import Known, begin_full, finish_full, insert_records, stored_index, stored_packs_digest, stored_related, update_database
 from .workers import WRITE_BATCH, Task, Unchanged, collector_paused, default_jobs, load, load_all, load_chunks
 
 
@@ -94,9 +94,8 @@ def build(
     if db_path is not None:
         remove_stale_temp_files(db_path)
     known = None if (full or db_path is None) else stored_index(db_path)
-    digests = {path: digest for path, (_, digest) in (known or {}).items()}
     files = stored_paths(paths, cases_dir)
-    tasks = [(p, digests.get(files[p]), files[p]) for p in paths]
+    tasks = [Task(p, files[p], found.stamps.get(p), (known or {}).get(files[p])) for p in paths]
     work = Work(tasks, paths, found.problems, jobs or default_jobs(), progress, packs_dir)
     with collector_paused():
         if db_path is not None and known is None:
@@ -164,7 +163,7 @@ def _unchanged_with_missing_related(db_path: Path, unchanged: list[Unchanged], i
     return [by_id[i] for i in sorted(broken)]
 
 
-def _check_or_update(db_path: Path | None, known: dict[str, tuple[str, str]] | None, work: Work) -> BuildReport:
+def _check_or_update(db_path: Path | None, known: dict[str, Known] | None, work: Work) -> BuildReport:
     """Check every case (no database), or update an existing database with
     the files whose bytes changed."""
     results = load_all(work.tasks, work.jobs, work.progress)
@@ -176,20 +175,22 @@ def _check_or_update(db_path: Path | None, known: dict[str, tuple[str, str]] | N
     problems += duplicate_id_problems(work.paths) + related_problems(references(records), ids)
     if unchanged and db_path is not None:
         for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
-            reread = load(Path(entry.path))
+            reread = load(Task(Path(entry.path), entry.file))
             problems += reread if isinstance(reread, list) else related_problems(references([reread]), ids)  # type: ignore[list-item]
     packs = load_packs(work.packs_dir, ids)
     _fail_if_any(problems + packs.problems)
     total = len(records) + len(unchanged)
     report = BuildReport(total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, packs=len(packs.packs))
     if db_path is not None and known is not None:
-        old_ids = {case_id for case_id, _ in known.values()}
+        old_ids = {k.id for k in known.values()}
         remove = sorted(old_ids - {u.id for u in unchanged})
         report.added = len([r for r in records if r.id not in old_ids])
         report.changed = len(records) - report.added
         report.removed = len(old_ids - ids)
-        if remove or records or stored_packs_digest(db_path) != packs.digest:
-            update_database(db_path, remove, records, total, packs.packs, packs.digest)
-            report.written = True
+        stamps = [(u.file, u.id, u.stamp) for u in unchanged if u.restamp]
+        packs_changed = stored_packs_digest(db_path) != packs.digest
+        if remove or records or stamps or packs_changed:
+            update_database(db_path, remove, records, stamps, total, packs.packs, packs.digest)
+        report.written = bool(remove or records or packs_changed)
     report.stages = {"parse": parsed, "store": time.perf_counter()}
     return report

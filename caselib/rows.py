@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from . import related, search
+from .discover import Stamp
 from .model import Case
 from .render import SECTIONS
 from .schema import COLUMNS, FIELDS, LINKED, VOCABULARY_FIELDS
@@ -94,6 +95,7 @@ class Record:
     text: dict
     fts: tuple[str, ...]
     links: dict[str, list[dict]]
+    stamp: Stamp | None = None
 
     @property
     def item(self) -> related.Item:
@@ -101,6 +103,12 @@ class Record:
         return related.item_from_row(*(self.row[column] for column in ITEM_COLUMNS))
 
 
-def make_record(case: Case) -> Record:
+def file_row(file: str, case_id: str, stamp: Stamp | None) -> dict:
+    """The ``_files`` row of a case file: its stamp when it was last read."""
+    size, mtime_ns, inode = stamp or (None, None, None)
+    return {"path": file, "case_id": case_id, "size": size, "mtime_ns": mtime_ns, "inode": inode}
+
+
+def make_record(case: Case, stamp: Stamp | None = None) -> Record:
     row, text = case_row(case), text_row(case)
-    return Record(case.id, case.path, case.digest, case.related, row, text, fts_values({**row, **text}), link_rows(case))
+    return Record(case.id, case.path, case.digest, case.related, row, text, fts_values({**row, **text}), link_rows(case), stamp)

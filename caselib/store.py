@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.db import DescIndex
 
 from . import related
-from .atomic import atomic_database
+from .atomic import in_place
 from .fingerprint import fingerprint as code_fingerprint
 from .packs import Pack
-from .rows import FTS_COLUMNS, ITEM_COLUMNS, Record, fts_values
+from .discover import Stamp
+from .rows import FTS_COLUMNS, ITEM_COLUMNS, Record, file_row, fts_values
 from .schema import COLUMNS, LINKED, TEXT_FIELDS, TEXT_TABLE
 from .vocab import lookup_rows, vocabularies
+
+@dataclass(frozen=True)
+class Known:
+    """What the database holds of one file: its case id, content digest and stamp."""
+
+    id: str
+    digest: str
+    stamp: Stamp | None
+
 
 FTS_TABLE = "cases_fts"
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
 BUILD_TABLE = "_build"
-SCHEMA_VERSION = 6
+FILES_TABLE = "_files"
+SCHEMA_VERSION = 7
 # The long texts live in their own table, one row per case. Kept out of
 # ``cases``, they leave its rows a few hundred bytes: a search matching most
 # of 100,000 cases then reads far fewer pages for its count, its page and
@@ -65,6 +77,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         pk=("pack_id", "case_id"),
         foreign_keys=[("pack_id", "packs", "id"), ("case_id", "cases", "id")],
     )
+    db[FILES_TABLE].create({"path": str, "case_id": str, "size": int, "mtime_ns": int, "inode": int}, pk="path")
     db["similar"].create(
         {"case_id": str, "similar_id": str, "position": int},
         pk=("case_id", "similar_id"),
@@ -100,6 +113,7 @@ def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size:
     for table, rows in links.items():
         if rows:
             db[table].insert_all(rows, batch_size=batch_size)
+    db[FILES_TABLE].insert_all((file_row(r.row["path"], r.id, r.stamp) for r in records), batch_size=batch_size)
     return len(records)
 
 
@@ -119,7 +133,7 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
                 f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) values ('delete', ?, ?, ?, ?)",
                 [row["rowid"], *fts_values(row)],
             )
-        for table in [*link_tables, "related", "similar"]:
+        for table in [*link_tables, "related", "similar", FILES_TABLE]:
             db.execute(f"delete from [{table}] where case_id in ({marks})", chunk)
         db.execute(f"delete from {TEXT_TABLE} where id in ({marks})", chunk)
         db.execute(f"delete from cases where id in ({marks})", chunk)
@@ -148,11 +162,15 @@ def write_packs(db: sqlite_utils.Database, packs: list[Pack], digest: str) -> No
     db[BUILD_TABLE].insert({"key": "packs", "value": digest}, pk="key", replace=True)
 
 
+def stored_packs(db: sqlite_utils.Database) -> str | None:
+    found = db.execute(f"select value from {BUILD_TABLE} where key = 'packs'").fetchone()
+    return found[0] if found else None
+
+
 def stored_packs_digest(target: Path) -> str | None:
     conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     try:
-        found = conn.execute(f"select value from {BUILD_TABLE} where key = 'packs'").fetchone()
-        return found[0] if found else None
+        return stored_packs(sqlite_utils.Database(conn))
     finally:
         conn.close()
 
@@ -208,8 +226,8 @@ def write_build_info(db: sqlite_utils.Database, cases: int) -> None:
     db[BUILD_TABLE].insert({"key": "cases", "value": str(cases)}, pk="key", replace=True)
 
 
-def stored_index(target: Path) -> dict[str, tuple[str, str]] | None:
-    """``path -> (id, digest)`` of a database built by this version, else None."""
+def stored_index(target: Path) -> dict[str, Known] | None:
+    """``path -> Known`` (id, digest, stamp) of a database built by this version, else None."""
     if not target.is_file():
         return None
     try:
@@ -218,7 +236,13 @@ def stored_index(target: Path) -> dict[str, tuple[str, str]] | None:
             found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
             if not found or found[0] != fingerprint():
                 return None
-            return {path: (case_id, digest) for case_id, path, digest in conn.execute("select id, path, digest from cases")}
+            rows = conn.execute(
+                f"select c.path, c.id, c.digest, f.size, f.mtime_ns, f.inode from cases c left join {FILES_TABLE} f on f.path = c.path"
+            )
+            return {
+                path: Known(case_id, digest, None if size is None else (size, mtime_ns, inode))
+                for path, case_id, digest, size, mtime_ns, inode in rows
+            }
         finally:
             conn.close()
     except sqlite3.DatabaseError:
@@ -258,11 +282,27 @@ def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_
     write_build_info(db, count)
 
 
+def restamp(db: sqlite_utils.Database, stamps: list[tuple[str, str, Stamp | None]]) -> None:
+    """Record the new stamps of files whose bytes did not change: (file, case id, stamp)."""
+    if stamps:
+        db[FILES_TABLE].upsert_all((file_row(*s) for s in stamps), pk="path")
+
+
 def update_database(
-    target: Path, remove: list[str], records: list[Record], total: int, packs: list[Pack], packs_digest: str
+    target: Path,
+    remove: list[str],
+    records: list[Record],
+    stamps: list[tuple[str, str, Stamp | None]],
+    total: int,
+    packs: list[Pack],
+    packs_digest: str,
 ) -> None:
-    """Apply an incremental change to a copy of ``target``, then swap it in."""
-    with atomic_database(target, start_from=target) as db:
+    """Apply an incremental change to ``target`` in one transaction: a site
+    serving the file sees the whole change at once, or nothing of it."""
+    with in_place(target) as db:
+        restamp(db, stamps)
+        if not (remove or records) and stored_packs(db) == packs_digest:
+            return
         old = _items(db)
         db.execute("delete from pack_cases")  # packs may point at removed cases
         delete_cases(db, remove)

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .discover import display_path
+from .discover import Stamp, display_path
 from .errors import InvalidInput, Problem
 from .parse import parse_case
 from .progress import Progress
 from .rows import Record, make_record
 from .source import source_from_bytes
+from .store import Known
 
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 64
@@ -38,45 +39,61 @@ IN_FLIGHT = 2 * WRITE_BATCH // CHUNK
 
 
 @dataclass(frozen=True)
+class Task:
+    """One case file to load: where it is, how the database names it, its
+    stamp now, and what the database knows of it (None: a new file)."""
+
+    path: Path
+    file: str
+    stamp: Stamp | None = None
+    known: Known | None = None
+
+
+@dataclass(frozen=True)
 class Unchanged:
-    """A file whose bytes match what the database was built from."""
+    """A file whose bytes match what the database was built from;
+    ``restamp`` when only its stamp changed (touched, copied back)."""
 
     id: str
     path: str
+    file: str
+    stamp: Stamp | None
+    restamp: bool = False
 
 
 Loaded = Record | Unchanged | list[Problem]
 
 
-def load(path: Path, known_digest: str | None = None, file: str | None = None) -> Loaded:
-    """Read and parse one file, unless its digest is known; runs in workers.
+def load(task: Task) -> Loaded:
+    """Read and parse one file, unless it is known unchanged; runs in workers.
 
+    A file whose stamp (size, modification time, inode) is the stored one is
+    not even read; one whose bytes hash to the stored digest is not parsed.
     Problems are returned, not raised, so one bad file never hides another.
-    ``file`` is the path stored in the database (see stored_paths).
     """
+    path, known = task.path, task.known
+    if known is not None and known.stamp is not None and known.stamp == task.stamp:
+        return Unchanged(known.id, str(path), task.file, task.stamp)
     try:
         data = path.read_bytes()
     except OSError as err:
         return [Problem(display_path(path), 1, "", f"cannot read file: {err.strerror or err}")]
     digest = hashlib.sha256(data).hexdigest()
-    if digest == known_digest:
-        return Unchanged(path.stem, str(path))
+    if known is not None and digest == known.digest:
+        return Unchanged(known.id, str(path), task.file, task.stamp, restamp=True)
     display = display_path(path)
     try:
         case = parse_case(source_from_bytes(data, display, path.stem))
-        case.file = file or display
-        return make_record(case)
+        case.file = task.file
+        return make_record(case, task.stamp)
     except InvalidInput as err:
         return err.problems
     except RecursionError:
         return [Problem(display, 1, "", "the Markdown is nested too deeply to read")]
 
 
-Task = tuple[Path, str | None, str]  # path, known digest, stored path
-
-
 def _load_chunk(tasks: list[Task]) -> list[Loaded]:
-    return [load(*task) for task in tasks]
+    return [load(task) for task in tasks]
 
 
 def _exit_with(parent: int) -> None:
@@ -116,8 +133,9 @@ def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) 
     memory stays bounded whichever side is faster."""
     total, done = len(tasks), 0
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
-    to_parse = sum(1 for _, digest, _ in tasks if digest is None)
-    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+    to_read = sum(1 for task in tasks if task.known is None or task.known.stamp != task.stamp)
+    to_parse = sum(1 for task in tasks if task.known is None)
+    if jobs <= 1 or to_read < PARALLEL_THRESHOLD:
         pool: Executor | None = None
     elif to_parse < PARALLEL_THRESHOLD:
         pool = ThreadPoolExecutor(max_workers=jobs)  # mostly unchanged files: reading and hashing release the GIL
