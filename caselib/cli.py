@@ -1,17 +1,20 @@
-"""The command line: parse arguments, run the build, map errors to exit codes."""
+"""The command line: parse arguments, run the build, serve, map errors to exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 
 from .errors import InvalidInput, UsageError
-from .pipeline import build, default_packs_dir
+from .pipeline import BuildReport, build, default_packs_dir
 from .progress import stderr_progress
-from .site import DEFAULT_PORT, serve
+from .site import DEFAULT_PORT, default_workers, site_address, start_server, stop_server
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_HOST = "127.0.0.1"
 
 DESCRIPTION = """\
 警示教育案例库 — build the warning-education case library.
@@ -31,7 +34,9 @@ examples:
   python build.py                    build cases/ into cases.db
   python build.py --check            only validate, write nothing
   python build.py --full             rebuild every case, not only the changed ones
-  python build.py --serve            build, then serve http://127.0.0.1:8001/
+  python build.py --serve            build, serve http://127.0.0.1:8001/ and rebuild on every saved change
+  python build.py --serve --host 0.0.0.0 --port 8080 --no-watch
+                                     serve the office intranet; rebuild with build.py when cases change
 """
 
 
@@ -42,62 +47,116 @@ class Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="build.py",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = Parser(prog="build.py", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=Path, default=Path("cases"), metavar="DIR", help="folder of case files (default: cases/)")
     parser.add_argument("--db", type=Path, default=Path("cases.db"), metavar="FILE", help="database to write (default: cases.db)")
     parser.add_argument("--check", action="store_true", help="validate the cases and write nothing")
-    parser.add_argument("--serve", action="store_true", help="after building, serve the site on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default: {DEFAULT_PORT})")
     parser.add_argument(
         "--packs", type=Path, default=None, metavar="DIR", help="folder of training packs (default: packs/ beside the cases folder)"
     )
     parser.add_argument("--full", action="store_true", help="rebuild every case instead of only the changed ones")
     parser.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes for parsing (default: one per core)")
+    serving = parser.add_argument_group("serving")
+    serving.add_argument("--serve", action="store_true", help="after building, serve the site (and rebuild on every change, see --no-watch)")
+    serving.add_argument("--host", default=DEFAULT_HOST, metavar="ADDR", help=f"address to listen on (default: {DEFAULT_HOST}; 0.0.0.0 for every interface)")
+    serving.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})")
+    serving.add_argument("--workers", type=int, default=None, metavar="N", help="serving processes (default: one per core)")
+    serving.add_argument(
+        "--watch", action=argparse.BooleanOptionalAction, default=True,
+        help="rebuild when a file under the cases or packs folder changes (default: on with --serve)",
+    )
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
+def check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
     if args.check and args.serve:
         parser.error("--check and --serve cannot be used together")
-    if args.port != DEFAULT_PORT and not args.serve:
-        parser.error("--port only applies with --serve")
+    serving_options = [o for o in ("--host", "--port", "--workers", "--watch", "--no-watch") if any(a == o or a.startswith(o + "=") for a in argv)]
+    if serving_options and not args.serve:
+        parser.error(f"{serving_options[0]} only applies with --serve")
     if args.packs is not None and not args.packs.is_dir():
         parser.error(f"packs folder not found: {args.packs}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if not 0 < args.port < 65536:
+        parser.error("--port must be between 1 and 65535")
+
+
+def report_problems(err: InvalidInput, kept: str = "nothing was written.") -> None:
+    for problem in err.problems:
+        print(problem, file=sys.stderr)
+    errors = err.errors
+    warnings = len(err.problems) - len(errors)
+    also = f" and {warnings} warning(s)" if warnings else ""
+    print(f"{len(errors)} problem(s) in {len({p.path for p in errors})} file(s){also}; {kept}", file=sys.stderr)
+
+
+def run_build(args: argparse.Namespace, full: bool, progress=None) -> BuildReport:
+    report = build(
+        args.cases,
+        None if args.check else args.db,
+        jobs=args.jobs,
+        progress=progress,
+        full=full,
+        packs_dir=args.packs or default_packs_dir(args.cases),
+    )
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
+    print(report.summary(), file=sys.stderr, flush=True)
+    return report
+
+
+def rebuild(args: argparse.Namespace) -> None:
+    """One incremental build after a change; a bad edit is reported and the site keeps the last good build."""
     try:
-        report = build(
-            args.cases,
-            None if args.check else args.db,
-            jobs=args.jobs,
-            progress=stderr_progress(),
-            full=args.full,
-            packs_dir=args.packs or default_packs_dir(args.cases),
-        )
+        run_build(args, full=False)
+    except InvalidInput as err:
+        report_problems(err, kept="the site still shows the last good build.")
+    except UsageError as err:
+        print(f"build.py: error: {err}", file=sys.stderr)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C, rebuilding on changes unless --no-watch; the server's exit status."""
+    from .watch import watch_and_rebuild
+
+    workers = args.workers or default_workers()
+    process = start_server(args.db, args.host, args.port, workers)
+    watching = " · 保存案例文件后自动更新" if args.watch else ""
+    print(f"案例库已发布 / serving: {site_address(args.host, args.port)}  ({workers} 个进程{watching}；Ctrl-C 停止)", file=sys.stderr, flush=True)
+    stopped = threading.Event()  # the server ended: stop watching too
+    threading.Thread(target=lambda: (process.wait(), stopped.set()), daemon=True).start()
+    try:
+        if args.watch:
+            watch_and_rebuild([args.cases, args.packs or default_packs_dir(args.cases)], partial(rebuild, args), stopped)
+        else:
+            process.wait()
+    except KeyboardInterrupt:
+        pass
+    return stop_server(process)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    check_usage(parser, args, argv)
+    try:
+        run_build(args, full=args.full, progress=stderr_progress())
     except UsageError as err:
         print(f"build.py: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except InvalidInput as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        errors = err.errors
-        warnings = len(err.problems) - len(errors)
-        also = f" and {warnings} warning(s)" if warnings else ""
-        print(f"{len(errors)} problem(s) in {len({p.path for p in errors})} file(s){also}; nothing was written.", file=sys.stderr)
-        return EXIT_INVALID
+        if args.serve and args.db.is_file():
+            report_problems(err, kept="serving the last good build.")
+        else:
+            report_problems(err)
+            return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted; the database was left as it was.", file=sys.stderr)
-        return 130
-    for warning in report.warnings:
-        print(warning, file=sys.stderr)
-    print(report.summary(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.serve:
-        return serve(args.db, args.port)
+        return serve(args)
     return EXIT_OK

@@ -43,12 +43,15 @@ ALLOWED_ATTRIBUTES = {
 # Attributes kept only with exactly the values the renderer itself writes: a
 # hand-edited body_html must not bring CSS (overlays, url() requests) or ids
 # that shadow the page's globals.
-ALIGNMENTS = frozenset(f"text-align:{side}" for side in ("left", "center", "right"))
+# Table cells are aligned by class, not by a style attribute: the pages' Content
+# Security Policy allows no inline style.
+ALIGNMENTS = frozenset(f"align-{side}" for side in ("left", "center", "right"))
 ALLOWED_ATTRIBUTE_VALUES = {
     "h2": {"id": frozenset(f"section-{column}" for column in SECTIONS)},
-    "th": {"style": ALIGNMENTS},
-    "td": {"style": ALIGNMENTS},
+    "th": {"class": ALIGNMENTS},
+    "td": {"class": ALIGNMENTS},
 }
+ALIGNED_CELL = re.compile(r"^text-align:(left|center|right)$")
 NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+|\d+)\s*[、.．)）:：]\s*")
 MAX_NESTING = 20  # block levels: 20 quotes inside each other, or 10 lists
 # A quote opens one level, a list two (list and item) before its content is
@@ -127,6 +130,17 @@ def _offline_images(state: StateCore) -> None:
         block.children = children
 
 
+def _aligned_by_class(state: StateCore) -> None:
+    """``style="text-align:right"`` on table cells becomes ``class="align-right"``."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            found = ALIGNED_CELL.match(str(token.attrGet("style") or ""))
+            if token.attrs and "style" in token.attrs:
+                del token.attrs["style"]
+            if found:
+                token.attrSet("class", f"align-{found.group(1)}")
+
+
 @lru_cache(maxsize=1)
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MARKDOWN_IT_NESTING})
@@ -134,6 +148,7 @@ def markdown() -> MarkdownIt:
     md.enable("table").enable("strikethrough")
     md.validateLink = is_safe_url  # type: ignore[method-assign]
     md.core.ruler.push("offline_images", _offline_images)
+    md.core.ruler.push("aligned_by_class", _aligned_by_class)
     return md
 
 

@@ -1,7 +1,8 @@
-"""Real pages for tests: a Datasette server on 127.0.0.1 and headless Chromium.
+"""Real pages for tests: the site's serving processes on 127.0.0.1 and headless Chromium.
 
-``datasette_server(db_path)`` runs ``datasette serve`` (the command line from
-caselib.site) on a free local port until the ``with`` block ends.
+``datasette_server(db_path)`` starts the site as ``build.py --serve`` does
+(uvicorn's processes, caselib.site.start_server) on a free local port until
+the ``with`` block ends.
 ``chromium()`` drives Debian's /usr/bin/chromium through Playwright; each page
 opened with ``Browser.open`` records console errors, page errors, dialogs
 (dismissed), pop-up windows and every request that tried to leave 127.0.0.1
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Dialog, Page, Route, sync_playwright
 
-from caselib.site import SITE_ROOT, served_as_cases, serve_arguments
+from caselib.site import start_server
 
 LOCAL_HOST = "127.0.0.1"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,6 +43,12 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 START_TIMEOUT = 30.0
 SETTLE_MS = 250  # after "load": time for timers, autofocus and media errors to fire
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sourceFile || "") + ":" + e.lineNumber);
+});
+"""
 
 
 def free_port() -> int:
@@ -73,18 +80,13 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def _server_env() -> dict[str, str]:
-    paths = [str(SITE_ROOT), os.environ.get("PYTHONPATH", "")]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-
-
 def _wait_until_up(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"datasette exited with {server.process.returncode}:\n{server.output()}")
         try:
-            status, _ = local_get(f"{server.url}/-/versions.json", timeout=1.0)
+            status, _ = local_get(f"{server.url}/", timeout=1.0)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.05)
             continue
@@ -106,20 +108,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def datasette_server(db_path: Path, timeout: float = START_TIMEOUT) -> Iterator[Server]:
+def datasette_server(db_path: Path, timeout: float = START_TIMEOUT, workers: int = 1) -> Iterator[Server]:
     """Serve ``db_path`` (as the database ``cases``) on a free 127.0.0.1 port."""
-    with served_as_cases(db_path) as path, tempfile.TemporaryDirectory(prefix="datasette-log-") as folder:
+    with tempfile.TemporaryDirectory(prefix="datasette-log-") as folder:
         log = Path(folder) / "datasette.log"
         port = free_port()
         with open(log, "wb") as sink:
-            process = subprocess.Popen(
-                serve_arguments(path, port=port),
-                env=_server_env(),
-                cwd=SITE_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+            process = start_server(db_path, LOCAL_HOST, port, workers, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(f"http://{LOCAL_HOST}:{port}", process, log)
         try:
             _wait_until_up(server, timeout)
@@ -142,6 +137,10 @@ class Visit:
     outside_requests: list[str] = field(default_factory=list)
     popups: list[str] = field(default_factory=list)
     screenshot: Path | None = None
+
+    def csp_violations(self) -> list[str]:
+        """The Content-Security-Policy violations the page reported."""
+        return self.page.evaluate("() => window.__csp || []")
 
     def xss_flag(self) -> object:
         """``window.__xss`` as the page sees it (None when undefined)."""
@@ -168,6 +167,7 @@ class Browser:
     def __init__(self, browser):
         self._context = browser.new_context(service_workers="block")
         self._context.route("**/*", self._route)
+        self._context.add_init_script(CSP_LISTENER)
         self._current: Visit | None = None
 
     def _route(self, route: Route) -> None:

@@ -76,11 +76,13 @@ class Site:
         self.ds = datasette(db_path)
         self.loop = asyncio.new_event_loop()
 
-    def get(self, path: str):
-        return self.loop.run_until_complete(self.ds.client.get(path))
+    def get(self, path: str, actor: dict | None = None):
+        """GET ``path``, anonymously or signed in as ``actor`` (Datasette's signed ds_actor cookie)."""
+        cookies = {"ds_actor": self.ds.sign({"a": actor}, "actor")} if actor else None
+        return self.loop.run_until_complete(self.ds.client.get(path, cookies=cookies))
 
-    def json(self, path: str):
-        response = self.get(path)
+    def json(self, path: str, actor: dict | None = None):
+        response = self.get(path, actor)
         assert 200 == response.status_code, response.text[:500]
         return response.json()
 

@@ -1,19 +1,18 @@
 """The site: how Datasette is configured to publish a built database.
 
 The same files (metadata.yml, settings.json, plugins/, templates/, static/)
-serve ``build.py --serve``, a ``datasette`` run by hand and the tests.
+serve ``build.py --serve`` (uvicorn, one process per core, see app.py), a
+``datasette`` run by hand, the tests and the deployment in deploy/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 
@@ -35,27 +34,17 @@ def load_settings() -> dict:
     return json.loads(SETTINGS.read_text(encoding="utf-8"))
 
 
-@contextmanager
-def served_as_cases(db_path: Path) -> Iterator[Path]:
-    """A path to ``db_path`` whose name makes Datasette call it ``cases``."""
-    db_path = db_path.resolve()
-    if db_path.stem == DATABASE_NAME:
-        yield db_path
-        return
-    with tempfile.TemporaryDirectory(prefix="caselib-") as folder:
-        link = Path(folder) / f"{DATABASE_NAME}.db"
-        link.symlink_to(db_path)
-        yield link
-
-
 def datasette(db_path: Path, **extra):
-    """A Datasette instance for a database named ``cases`` (for tests and tools)."""
+    """A Datasette serving ``db_path`` as the database ``cases``, whatever the
+    file is called, with the site's metadata, settings, plugins, templates and
+    static files (for the serving processes, the tests and tools)."""
     from datasette.app import Datasette
 
-    if db_path.stem != DATABASE_NAME:
-        raise ValueError(f"name the database file {DATABASE_NAME}.db (got {db_path.name})")
-    return Datasette(
-        [str(db_path)],
+    from .live import LiveDatabase
+
+    extra.setdefault("secret", os.environ.get(SECRET_VARIABLE) or None)
+    ds = Datasette(
+        [],
         metadata=load_metadata(),
         settings=load_settings(),
         plugins_dir=str(PLUGINS),
@@ -63,28 +52,61 @@ def datasette(db_path: Path, **extra):
         static_mounts=[("static", str(STATIC))] if STATIC.is_dir() else [],
         **extra,
     )
+    ds.remove_database("_memory")  # only there because no file was named
+    ds.add_database(LiveDatabase(ds, db_path.resolve()), name=DATABASE_NAME)
+    return ds
 
 
-def serve_arguments(db_path: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> list[str]:
-    """The ``datasette serve`` command line for a database."""
-    args = [sys.executable, "-m", "datasette", "serve", str(db_path), "--host", host, "--port", str(port)]
-    args += ["--metadata", str(METADATA), "--plugins-dir", str(PLUGINS)]
-    if TEMPLATES.is_dir():
-        args += ["--template-dir", str(TEMPLATES)]
-    if STATIC.is_dir():
-        args += ["--static", f"static:{STATIC}"]
-    for name, value in load_settings().items():
-        args += ["--setting", name, json.dumps(value) if isinstance(value, bool) else str(value)]
+DB_VARIABLE = "CASELIB_DB"  # the database the serving processes open (see app.py)
+# Datasette signs its cookies (who is signed in) with a secret: every serving
+# process of one site must share it, or a cookie from one is refused by the next.
+SECRET_VARIABLE = "DATASETTE_SECRET"
+
+
+def default_workers() -> int:
+    """One serving process per core (at most 8)."""
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def serve_arguments(host: str = "127.0.0.1", port: int = DEFAULT_PORT, workers: int = 1) -> list[str]:
+    """The uvicorn command line that serves the site with ``workers`` processes."""
+    args = [sys.executable, "-m", "uvicorn", "caselib.site.app:create_app", "--factory", "--host", host, "--port", str(port)]
+    args += ["--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "10"]
     return args
 
 
-def serve(db_path: Path, port: int = DEFAULT_PORT) -> int:
-    """Serve the database until interrupted; return Datasette's exit code."""
-    with served_as_cases(db_path) as path:
-        print(f"案例库已发布 / serving: http://127.0.0.1:{port}/  (Ctrl-C 停止)", file=sys.stderr, flush=True)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SITE_ROOT), os.environ.get("PYTHONPATH")])))
+def serve_environment(db_path: Path) -> dict[str, str]:
+    """The serving processes' environment: the database, the site's code, one
+    shared cookie secret (the administrator's, or one made for this run)."""
+    paths = [str(SITE_ROOT), os.environ.get("PYTHONPATH", "")]
+    return dict(
+        os.environ,
+        **{
+            DB_VARIABLE: str(db_path.resolve()),
+            "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+            SECRET_VARIABLE: os.environ.get(SECRET_VARIABLE) or secrets.token_hex(32),
+        },
+    )
+
+
+def start_server(db_path: Path, host: str, port: int, workers: int, **popen) -> subprocess.Popen:
+    """Start the serving processes (uvicorn's, one per worker) in the background."""
+    return subprocess.Popen(serve_arguments(host, port, workers), env=serve_environment(db_path), cwd=SITE_ROOT, **popen)
+
+
+def site_address(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}/"
+
+
+def stop_server(process: subprocess.Popen) -> int:
+    """Stop the serving processes; their exit status (the shell's convention for a signal)."""
+    if process.poll() is None:
+        process.terminate()
         try:
-            code = subprocess.call(serve_arguments(path, port=port), env=env)
-        except KeyboardInterrupt:
-            return 0
-        return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    code = process.returncode
+    return 0 if code in (0, -15) else (128 - code if code < 0 else code)

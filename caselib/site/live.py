@@ -1,0 +1,322 @@
+"""Serving a database that builds replace or update while the site runs.
+
+The database does not change between builds, so what the site computes from
+it can be kept until the next build:
+
+- every response to a GET carries an ETag made of the database file's
+  identity (device, inode, size, modification time) and the site's code, so a
+  browser or nginx revalidates with ``If-None-Match`` and gets ``304`` at no
+  cost while nothing changed;
+- responses are kept in memory (a bounded LRU) and served again until the
+  file changes;
+- a build reaches the running site within a request: an incremental build
+  changes the file in place, in one transaction (SQLite shows readers the
+  whole change or none of it); a full build renames a new file into place,
+  and the site opens a fresh :class:`LiveDatabase` on it while requests in
+  flight finish on the old one.
+
+Datasette keeps its read connections in one thread-local keyed by the
+database's *name*, so a new ``Database`` object of the same name would reuse
+the connections to the old file. :class:`LiveDatabase` keeps its connections
+per object instead: the one place this module leans on Datasette's
+internals (``Database.execute_fn``, Datasette 0.65), tested in
+tests/test_live.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from datasette.database import Database
+
+from . import DATABASE_NAME, SITE_ROOT
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CACHE_BYTES = 64 * 1024 * 1024  # responses kept per serving process
+CACHE_ENTRY_BYTES = 4 * 1024 * 1024  # larger responses are not kept
+CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
+CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
+# The pages under /-/ show the server's paths, plugins, versions and settings;
+# only these are public (static files and signing in and out).
+PUBLIC_INTERNAL = ("/-/static/", "/-/static-plugins/", "/-/login", "/-/logout")
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+ACTOR_COOKIE = "ds_actor"
+
+
+# ---------------------------------------------------------------- the database file
+
+
+def file_identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes whenever a build writes the file: (device, inode, size, mtime ns)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+class LiveDatabase(Database):
+    """A read-only Datasette database whose connections belong to this object."""
+
+    def __init__(self, ds, path: Path):
+        super().__init__(ds, path=str(path), is_mutable=True)
+        self._connections = threading.local()
+        self.inode = file_identity(path)[:2] if file_identity(path) else None
+
+    async def execute_fn(self, fn):
+        if self.ds.executor is None:
+            return await super().execute_fn(fn)
+
+        def in_thread():
+            conn = getattr(self._connections, "conn", None)
+            if conn is None:
+                conn = self.connect()
+                self.ds._prepare_connection(conn, self.name)
+                self._connections.conn = conn
+            return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self.ds.executor, in_thread)
+
+
+def code_version(root: Path = SITE_ROOT) -> str:
+    """A digest of the files that shape the pages (templates, styles, plugins,
+    metadata, settings, the site's code): part of every ETag, so a new
+    release never answers 304 with an old page."""
+    digest = hashlib.sha256()
+    folders = [root / "templates", root / "static", root / "plugins", root / "caselib"]
+    files = [root / "metadata.yml", root / "settings.json"]
+    for folder in folders:
+        files += sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------- kept responses
+
+
+@dataclass
+class Kept:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+@dataclass
+class ResponseCache:
+    """Responses by key, least recently used dropped first, within ``limit`` bytes."""
+
+    limit: int = CACHE_BYTES
+    entry_limit: int = CACHE_ENTRY_BYTES
+    entries: OrderedDict = field(default_factory=OrderedDict)
+    size: int = 0
+    hits: int = 0
+    misses: int = 0
+
+    def get(self, key: str) -> Kept | None:
+        kept = self.entries.get(key)
+        if kept is None:
+            self.misses += 1
+            return None
+        self.entries.move_to_end(key)
+        self.hits += 1
+        return kept
+
+    def put(self, key: str, kept: Kept) -> None:
+        if len(kept.body) > self.entry_limit:
+            return
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+        self.entries[key] = kept
+        self.size += len(kept.body)
+        while self.size > self.limit:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+
+# ---------------------------------------------------------------- the middleware
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value
+    return None
+
+
+def audience(scope: Scope) -> str:
+    """Who a response is for: everyone (no actor cookie), or one signed-in actor."""
+    cookies = header(scope, b"cookie") or b""
+    for part in cookies.split(b";"):
+        name, _, value = part.strip().partition(b"=")
+        if name == ACTOR_COOKIE.encode() and value:
+            return "actor:" + hashlib.sha256(value).hexdigest()[:16]
+    return "public"
+
+
+def is_internal(path: str) -> bool:
+    return path.startswith("/-/") and not path.startswith(PUBLIC_INTERNAL)
+
+
+class LiveSite:
+    """ASGI middleware: follows the database file, keeps responses, sets headers."""
+
+    def __init__(self, app: ASGIApp, datasette, cache: ResponseCache | None = None):
+        self.app = app
+        self.datasette = datasette
+        self.cache = cache or ResponseCache()
+        self.code = code_version()
+        self.identity: tuple | None = None
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        """The served file (known once Datasette has its database, after this wraps its app)."""
+        if self._path is None:
+            self._path = Path(self.datasette.get_database(DATABASE_NAME).path)
+        return self._path
+
+    # ------------------------------------------------ following the file
+
+    def follow(self) -> tuple:
+        """The file's identity now; a new file is opened, a changed one empties the cache."""
+        identity = file_identity(self.path)
+        if identity != self.identity:
+            current = self.datasette.databases.get(DATABASE_NAME)
+            if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
+                self.reopen(current)
+            self.identity = identity
+            self.cache.clear()
+        return identity or ()
+
+    def reopen(self, old: Database | None) -> None:
+        """Serve the file now at the path; close the old file's connections later."""
+        fresh = LiveDatabase(self.datasette, self.path)
+        self.datasette.remove_database(DATABASE_NAME)
+        self.datasette.add_database(fresh, name=DATABASE_NAME)
+        if old is not None:
+            asyncio.get_running_loop().call_later(CLOSE_OLD_AFTER, old.close)
+
+    def etag(self, identity: tuple, key: str) -> str:
+        digest = hashlib.sha256(f"{identity}|{self.code}|{key}".encode()).hexdigest()[:20]
+        return f'"{digest}"'
+
+    # ------------------------------------------------ requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        identity = self.follow()
+        if is_internal(scope["path"]) and audience(scope) == "public":
+            await self.not_found(send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, self.with_headers(send))
+            return
+        who = audience(scope)
+        key = f"{who}|{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
+        etag = self.etag(identity, key)
+        control = "no-cache" if who == "public" else "private, no-cache"
+        if header(scope, b"if-none-match") == etag.encode():
+            await self.send_kept(send, Kept(304, [], b""), etag, control, head=True)
+            return
+        kept = self.cache.get(key)
+        if kept is None:
+            kept = await self.capture(scope, receive, send, etag, control)
+            if kept is not None:
+                self.cache.put(key, kept)
+            return
+        await self.send_kept(send, kept, etag, control, head=scope["method"] == "HEAD")
+
+    def with_headers(self, send: Send, extra: dict[str, str] | None = None) -> Send:
+        """``send`` with the security headers (and ``extra``) on the response's start."""
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": merged(message.get("headers", []), {**SECURITY_HEADERS, **(extra or {})})}
+            await send(message)
+
+        return sending
+
+    async def capture(self, scope: Scope, receive: Receive, send: Send, etag: str, control: str) -> Kept | None:
+        """Run the request, sending the response as it comes, and return it
+        when it can be kept (a 200 of a kept type, whole, small enough, no cookie)."""
+        start: dict = {}
+        chunks: list[bytes] = []
+        size = 0
+        keep = True
+
+        async def sending(message: dict) -> None:
+            nonlocal size, keep
+            if message["type"] == "http.response.start":
+                start.update(message)
+                keep = message["status"] == 200 and cacheable(message.get("headers", []))
+                extra = {"etag": etag, "cache-control": control} if keep else {}
+                message = {**message, "headers": merged(message.get("headers", []), {**SECURITY_HEADERS, **extra})}
+            elif message["type"] == "http.response.body" and keep:
+                size += len(message.get("body", b""))
+                if size > self.cache.entry_limit:
+                    keep = False
+                    chunks.clear()
+                else:
+                    chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        if not keep or not start:
+            return None
+        return Kept(start["status"], list(start.get("headers", [])), b"".join(chunks))
+
+    async def send_kept(self, send: Send, kept: Kept, etag: str, control: str, head: bool = False) -> None:
+        headers = merged(kept.headers, {**SECURITY_HEADERS, "etag": etag, "cache-control": control})
+        if kept.status == 304:
+            headers = [(k, v) for k, v in headers if k != b"content-length"]
+        await send({"type": "http.response.start", "status": kept.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else kept.body})
+
+    async def not_found(self, send: Send) -> None:
+        body = "页面不存在。".encode()
+        headers = merged([(b"content-type", b"text/plain; charset=utf-8")], SECURITY_HEADERS)
+        await send({"type": "http.response.start", "status": 404, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def merged(headers: list, replace: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """Response headers with ``replace``'s names set to its values."""
+    names = {name.encode() for name in replace}
+    kept = [(bytes(k), bytes(v)) for k, v in headers if bytes(k).lower() not in names]
+    return kept + [(name.encode(), value.encode()) for name, value in replace.items()]
+
+
+def cacheable(headers: list) -> bool:
+    values = {bytes(k).lower(): bytes(v) for k, v in headers}
+    if b"set-cookie" in values:
+        return False
+    content_type = values.get(b"content-type", b"").decode("latin-1")
+    return content_type.startswith(CACHED_TYPES)

@@ -1,0 +1,214 @@
+"""The running site follows every build, keeps what it computed until the
+next one, and is hard to abuse: real serving processes (uvicorn, two
+workers), real builds, real HTTP."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from caselib.pipeline import build
+from caselib.site import limits
+
+from browser import datasette_server, free_port, local_get
+from conftest import REPO, case_text
+
+VISIBLE_WITHIN = 2.0
+
+
+def body(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+class Traffic(threading.Thread):
+    """Requests without pause to a few pages, counting every failure."""
+
+    def __init__(self, urls: list[str]):
+        super().__init__(daemon=True)
+        self.urls = urls
+        self.done = threading.Event()
+        self.failures: list[str] = []
+        self.requests = 0
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            for url in self.urls:
+                try:
+                    status, _, _ = body(url)
+                except OSError as err:
+                    self.failures.append(f"{url}: {err}")
+                    continue
+                self.requests += 1
+                if status not in (200, 404):
+                    self.failures.append(f"{url}: {status}")
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=30)
+
+
+def seconds_until(check, limit: float = 30.0) -> float:
+    """How long until ``check()`` holds five times running (both workers answer)."""
+    started = time.monotonic()
+    streak = 0
+    while time.monotonic() - started < limit:
+        streak = streak + 1 if check() else 0
+        if streak >= 5:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError("the change never reached the site")
+
+
+@pytest.fixture
+def library(cases, tmp_path):
+    for n in range(30):
+        cases.write(f"2020/case-{n:02d}.md", case_text(title=f"某局干部违规吃喝案{n:02d}", date=f"2020-01-{n % 28 + 1:02d}"))
+    db = tmp_path / "site" / "cases.db"
+    build(cases.root, db, jobs=1)
+    return cases, db
+
+
+@pytest.fixture
+def site(library):
+    _, db = library
+    with datasette_server(db, workers=2) as server:
+        yield server
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
+def test_a_rebuild_reaches_every_server_within_two_seconds_and_no_request_fails(library, site, full):
+    cases, db = library
+    traffic = Traffic([site.url + "/cases/cases", site.url + "/cases/cases/case-00", site.url + "/", site.url + "/statistics"])
+    traffic.start()
+    try:
+        cases.write("2020/case-00.md", case_text(title="改过的标题一号"))
+        build(cases.root, db, jobs=1, full=full)
+        changed = seconds_until(lambda: "改过的标题一号" in body(site.url + "/cases/cases/case-00")[2].decode())
+
+        cases.write("2021/brand-new.md", case_text(title="新加的案例"))
+        build(cases.root, db, jobs=1, full=full)
+        added = seconds_until(lambda: body(site.url + "/cases/cases/brand-new")[0] == 200)
+
+        (cases.root / "2020" / "case-01.md").unlink()
+        build(cases.root, db, jobs=1, full=full)
+        deleted = seconds_until(lambda: body(site.url + "/cases/cases/case-01")[0] == 404)
+    finally:
+        traffic.stop()
+    assert max(changed, added, deleted) < VISIBLE_WITHIN, (changed, added, deleted)
+    assert traffic.requests > 20
+    assert [] == traffic.failures
+
+
+def test_an_unchanged_page_is_revalidated_and_a_rebuild_changes_its_etag(library, site):
+    cases, db = library
+    status, headers, _ = body(site.url + "/cases/cases")
+    etag = headers["etag"]
+    assert (200, "no-cache") == (status, headers["cache-control"])
+    assert 304 == body(site.url + "/cases/cases", {"If-None-Match": etag})[0]
+    cases.write("2020/case-05.md", case_text(title="又改了一个标题"))
+    build(cases.root, db, jobs=1)
+    status, headers, page = body(site.url + "/cases/cases", {"If-None-Match": etag})
+    assert (200, True) == (status, "又改了一个标题" in page.decode())
+    assert etag != headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cases?sql=" + quote("select 1"),
+        "/cases.json?sql=" + quote("with recursive c(x) as (select 1 union all select x+1 from c) select count(*) from c"),
+        "/cases.json?sql=" + quote("select length(hex(randomblob(400000000)))"),
+        "/cases.json?sql=" + quote("select * from pragma_database_list"),
+        "/cases/cases.json?_where=" + quote("1=1"),
+    ],
+)
+def test_anonymous_arbitrary_sql_is_refused(site, path):
+    assert 403 == body(site.url + path)[0]
+
+
+@pytest.mark.parametrize("path", ["/-/databases.json", "/-/versions.json", "/-/plugins.json", "/-/settings.json", "/-/metadata.json", "/-/threads.json", "/-/actor.json"])
+def test_the_pages_that_show_paths_plugins_and_versions_are_not_public(site, path):
+    status, _, content = body(site.url + path)
+    assert 404 == status
+    assert b"cases.db" not in content
+
+
+def test_pages_canned_queries_and_static_files_still_work(site):
+    for path in ["/", "/cases/cases", "/cases/violation_counts", "/cases/search?q=" + quote("吃喝"), "/search?q=" + quote("吃喝"),
+                 "/cases/cases.csvx", "/cases/cases.xlsx", "/-/static/app.css", "/static/site.css"]:
+        assert 200 == body(site.url + path)[0], path
+
+
+@pytest.mark.parametrize("path", ["/", "/cases/cases", "/cases/cases.json", "/cases/cases.csvx", "/no-such-page"])
+def test_security_headers_on_every_response(site, path):
+    _, headers, _ = body(site.url + path)
+    assert "nosniff" == headers["x-content-type-options"]
+    assert "DENY" == headers["x-frame-options"]
+    policy = headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+
+
+def test_a_query_cannot_make_a_huge_value():
+    conn = sqlite3.connect(":memory:")
+    limits.apply(conn)
+    with pytest.raises(sqlite3.DataError, match="too big"):
+        conn.execute("select length(hex(randomblob(400000000)))").fetchone()
+    assert [(1000,)] == conn.execute("select length(randomblob(1000))").fetchall()
+
+
+def test_serve_watches_picks_up_a_saved_edit_and_survives_a_bad_one(library, tmp_path):
+    cases, _ = library
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "--cases", str(cases.root), "--db", str(tmp_path / "watched.db"), "--serve", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        seconds_until(lambda: _up(url))
+        cases.write("2020/case-03.md", case_text(title="作者刚保存的标题"))
+        seconds_until(lambda: "作者刚保存的标题" in body(url + "/cases/cases/case-03")[2].decode())
+        cases.write("2020/case-04.md", case_text(violations="[违规吃喝喝]"))
+        seconds_until(lambda: any("case-04.md:4: violations: unknown value" in line for line in output))
+        assert "作者刚保存的标题" in body(url + "/cases/cases/case-03")[2].decode()
+        assert any("the site still shows the last good build" in line for line in output)
+        cases.write("2020/case-04.md", case_text(title="改好之后的标题"))
+        seconds_until(lambda: "改好之后的标题" in body(url + "/cases/cases/case-04")[2].decode())
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert 0 == process.returncode, "".join(output)
+    assert not any("Traceback" in line for line in output), "".join(output)
+
+
+def _up(url: str) -> bool:
+    try:
+        return local_get(url + "/", timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
+def test_the_served_site_names_no_path_of_the_server(site, library):
+    _, db = library
+    for path in ["/", "/cases", "/cases.json", "/cases/cases.json", "/cases/cases?_view=grid"]:
+        assert str(db.parent).encode() not in body(site.url + path)[2], path
+    assert re.search(rb"cases\.db", body(site.url + "/cases.json")[2]) is None
