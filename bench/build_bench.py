@@ -27,7 +27,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -52,7 +51,6 @@ ID_LIKE = re.compile(rb"\b\d{4}-[a-z][a-z0-9-]*?-\d{6}\b")
 INCREMENTAL_STEPS = {"none": (0, 0, 0), "change": (0, 1, 0), "add": (1, 0, 0), "delete": (0, 0, 1), "rename": (1, 0, 1), "restore": (2, 1, 2)}
 GOAL_RATIO, AIM_RATIO, GOAL_INCREMENTAL = 1.0, 0.75, 10.0
 CODE = ("caselib", "plugins", "templates", "static", "metadata.yml", "settings.json", "build.py")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -119,62 +117,6 @@ def code_commit() -> dict:
     return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted": [line[3:] for line in dirty if line.strip()]}
 
 
-# ================================================================ measuring a process tree
-
-
-def _tree(root: int) -> list[int]:
-    """``root`` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except OSError:  # the process ended meanwhile
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo += children.get(pid, [])
-    return pids
-
-
-def _memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of a process; zeros once it has ended."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            rss = int(f.read().split()[1]) * PAGE_KB
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            pss = next((int(line.split()[1]) for line in f if line.startswith(b"Pss:")), 0)
-    except OSError:
-        return 0, 0
-    return rss, pss
-
-
-class TreeMemory(threading.Thread):
-    """The peak summed RSS and PSS of a process and its descendants, sampled
-    every ``interval`` seconds. PSS counts the pages forked workers share once."""
-
-    def __init__(self, root: int, interval: float = 0.25):
-        super().__init__(daemon=True)
-        self.root, self.interval = root, interval
-        self.peak_rss_kb = self.peak_pss_kb = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            sizes = [_memory_kb(pid) for pid in _tree(self.root)]
-            self.peak_rss_kb = max(self.peak_rss_kb, sum(rss for rss, _ in sizes))
-            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss for _, pss in sizes))
-            self.done.wait(self.interval)
-
-    def stop(self) -> None:
-        self.done.set()
-        self.join()
-
-
 def _cpu_seconds() -> tuple[float, float]:
     """Busy CPU seconds of the machine, and of this process and its waited-for children."""
     with open("/proc/stat") as f:
@@ -193,7 +135,7 @@ def run_measured(cmd: list[str], cwd: Path = common.ROOT) -> dict:
     def run() -> tuple[subprocess.Popen, TreeMemory, bytes, bytes]:
         proc = subprocess.Popen([str(GNU_TIME), "-v", *cmd] if GNU_TIME.exists() else cmd, cwd=cwd,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        sampler = TreeMemory(proc.pid)
+        sampler = common.TreeMemory(proc.pid)
         sampler.start()
         return proc, sampler, *proc.communicate()
 

@@ -17,6 +17,8 @@
 - ``machine()``: what the numbers were measured on.
 - ``python_command(module, *args)``: this interpreter running ``-m module``
   (run it with ``cwd=ROOT``).
+- ``TreeMemory(pid)``: a thread sampling the peak RSS and PSS of a process
+  and its descendants (``tree_pids``, ``memory_kb``).
 
 ``DATA`` is ``bench/`` unless ``--data`` names another folder.
 """
@@ -30,6 +32,7 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -42,6 +45,7 @@ from . import generate
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DEFAULT_SIZES = "1000,10000,100000"
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 # ================================================================ command line
@@ -198,6 +202,62 @@ def machine() -> dict:
         "markdown_it": markdown_it.__version__,
         "pyyaml": yaml.__version__,
     }
+
+
+# ================================================================ memory of a process tree
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except OSError:  # the process ended meanwhile
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo += children.get(pid, [])
+    return pids
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process; zeros once it has ended."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            rss = int(f.read().split()[1]) * PAGE_KB
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            pss = next((int(line.split()[1]) for line in f if line.startswith(b"Pss:")), 0)
+    except OSError:
+        return 0, 0
+    return rss, pss
+
+
+class TreeMemory(threading.Thread):
+    """The peak summed RSS and PSS of a process and its descendants, sampled
+    every ``interval`` seconds. PSS counts the pages forked workers share once."""
+
+    def __init__(self, root: int, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.peak_rss_kb = self.peak_pss_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            sizes = [memory_kb(pid) for pid in tree_pids(self.root)]
+            self.peak_rss_kb = max(self.peak_rss_kb, sum(rss for rss, _ in sizes))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss for _, pss in sizes))
+            self.done.wait(self.interval)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def python_command(module: str, *args: object) -> list[str]:

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .discover import display_path
+from .discover import CaseFile, display_path
 from .errors import Problem
 from .rows import Record
 
 References = list[tuple[str, list[tuple[str, int]]]]  # (path, [(related id, line)]) per case
 
 
-def duplicate_id_problems(paths: list[Path]) -> list[Problem]:
+def duplicate_id_problems(files: list[CaseFile]) -> list[Problem]:
     """Files with the same name anywhere in the tree (valid or not)."""
     problems: list[Problem] = []
-    first: dict[str, Path] = {}
-    for path in paths:
-        case_id = path.stem
+    first: dict[str, str] = {}
+    for file in files:
+        case_id = file.id
         if case_id in first:
-            shown, other = display_path(path), display_path(first[case_id])
+            shown, other = display_path(Path(file.path)), display_path(Path(first[case_id]))
             problems.append(Problem(shown, 1, "id", f'duplicate case id "{case_id}": {other} has the same file name'))
             problems.append(Problem(other, 1, "id", f'duplicate case id "{case_id}": {shown} has the same file name'))
         else:
-            first[case_id] = path
+            first[case_id] = file.path
     return problems
 
 

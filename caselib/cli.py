@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from functools import partial
@@ -128,6 +129,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"案例库已发布 / serving: {site_address(args.host, args.port)}  ({workers} 个进程{watching}；Ctrl-C 停止)", file=sys.stderr, flush=True)
     stopped = threading.Event()  # the server ended: stop watching too
     threading.Thread(target=lambda: (process.wait(), stopped.set()), daemon=True).start()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`, systemd, timeout: stop the server as Ctrl-C does
     try:
         if args.watch:
             watch_and_rebuild([args.cases, args.packs or default_packs_dir(args.cases)], partial(rebuild, args), stopped)
@@ -136,6 +138,10 @@ def serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return stop_server(process)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

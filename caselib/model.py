@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+Stamp = tuple[int, int, int]  # a file's size, modification time (ns) and inode: unchanged since it was read
+
 
 @dataclass
 class Case:

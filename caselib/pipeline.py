@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .atomic import atomic_database, remove_stale_temp_files
 from .checks import References, duplicate_id_problems, references, related_problems
-from .discover import discover, stored_paths
+from .discover import CaseFile, discover
 from .errors import InvalidInput, Problem
 from .packs import load_packs
 from .progress import Progress
@@ -55,15 +55,32 @@ class BuildReport:
 
 @dataclass
 class Work:
-    """What a build reads: every case file (with its known digest), what
-    discovery left out, and how to read them."""
+    """What a build reads: the case files to load (with what the database
+    knows of each), the files known unchanged (their stamp is the stored one:
+    not even read), every file found, what discovery left out, and how to read."""
 
     tasks: list[Task]
-    paths: list[Path]
+    quick: list[tuple[CaseFile, Known]]
+    files: list[CaseFile]
     found: list[Problem]
     jobs: int
     progress: Progress | None
     packs_dir: Path | None
+
+
+def plan(files: list[CaseFile], known: dict[str, Known] | None) -> tuple[list[Task], list[tuple[CaseFile, Known]]]:
+    """The files to load, and those whose stamp says they are unchanged."""
+    if not known:
+        return [Task(file) for file in files], []
+    tasks: list[Task] = []
+    quick: list[tuple[CaseFile, Known]] = []
+    for file in files:
+        stored = known.get(file.stored)
+        if stored is not None and stored.stamp == file.stamp:
+            quick.append((file, stored))
+        else:
+            tasks.append(Task(file, stored))
+    return tasks, quick
 
 
 def default_packs_dir(cases_dir: Path) -> Path:
@@ -90,13 +107,11 @@ def build(
     """
     started = time.perf_counter()
     found = discover(cases_dir)
-    paths = found.paths
     if db_path is not None:
         remove_stale_temp_files(db_path)
     known = None if (full or db_path is None) else stored_index(db_path)
-    files = stored_paths(paths, cases_dir)
-    tasks = [Task(p, files[p], found.stamps.get(p), (known or {}).get(files[p])) for p in paths]
-    work = Work(tasks, paths, found.problems, jobs or default_jobs(), progress, packs_dir)
+    tasks, quick = plan(found.files, known)
+    work = Work(tasks, quick, found.files, found.problems, jobs or default_jobs(), progress, packs_dir)
     with collector_paused():
         if db_path is not None and known is None:
             report = _build_full(db_path, work)
@@ -124,8 +139,8 @@ def _build_full(db_path: Path, work: Work) -> BuildReport:
     the first problem on nothing more is written, every file is still read
     so that all problems are reported, and the temporary file is removed.
     """
-    ids = {p.stem for p in work.paths}  # every file, so a broken one is not reported as missing too
-    problems: list[Problem] = work.found + duplicate_id_problems(work.paths)  # known before anything is stored
+    ids = {f.id for f in work.files}  # every file, so a broken one is not reported as missing too
+    problems: list[Problem] = work.found + duplicate_id_problems(work.files)  # known before anything is stored
     failed = any(not p.warning for p in problems)
     refs: References = []
     pending: list[Record] = []
@@ -156,11 +171,10 @@ def _build_full(db_path: Path, work: Work) -> BuildReport:
     return report
 
 
-def _unchanged_with_missing_related(db_path: Path, unchanged: list[Unchanged], ids: set[str]) -> list[Unchanged]:
+def _kept_with_missing_related(db_path: Path, kept: dict[str, CaseFile], ids: set[str]) -> list[CaseFile]:
     """Unchanged cases whose related case has gone (they must be re-read for line numbers)."""
-    by_id = {u.id: u for u in unchanged}
-    broken = {case_id for case_id, related_id in stored_related(db_path) if case_id in by_id and related_id not in ids}
-    return [by_id[i] for i in sorted(broken)]
+    broken = {case_id for case_id, related_id in stored_related(db_path) if case_id in kept and related_id not in ids}
+    return [kept[i] for i in sorted(broken)]
 
 
 def _check_or_update(db_path: Path | None, known: dict[str, Known] | None, work: Work) -> BuildReport:
@@ -170,20 +184,23 @@ def _check_or_update(db_path: Path | None, known: dict[str, Known] | None, work:
     parsed = time.perf_counter()
     problems = work.found + [p for r in results if isinstance(r, list) for p in r]
     records = [r for r in results if isinstance(r, Record)]
-    unchanged = [r for r in results if isinstance(r, Unchanged)]
-    ids = {p.stem for p in work.paths}
-    problems += duplicate_id_problems(work.paths) + related_problems(references(records), ids)
-    if unchanged and db_path is not None:
-        for entry in _unchanged_with_missing_related(db_path, unchanged, ids):
-            reread = load(Task(Path(entry.path), entry.file))
+    unchanged = [r for r in results if isinstance(r, Unchanged)]  # read, but their bytes had not changed
+    ids = {f.id for f in work.files}
+    problems += duplicate_id_problems(work.files) + related_problems(references(records), ids)
+    old_ids = {k.id for k in known.values()} if known else set()
+    if db_path is not None and old_ids - ids:  # a case has gone: an unchanged case may name it in related
+        kept = {k.id: f for f, k in work.quick} | {u.id: CaseFile(u.path, u.file, u.id, u.stamp) for u in unchanged}
+        for file in _kept_with_missing_related(db_path, kept, ids):
+            reread = load(Task(file))
             problems += reread if isinstance(reread, list) else related_problems(references([reread]), ids)  # type: ignore[list-item]
     packs = load_packs(work.packs_dir, ids)
     _fail_if_any(problems + packs.problems)
-    total = len(records) + len(unchanged)
-    report = BuildReport(total, 0.0, db_path, False, unchanged=len(unchanged), incremental=known is not None, packs=len(packs.packs))
+    kept_count = len(unchanged) + len(work.quick)
+    total = len(records) + kept_count
+    report = BuildReport(total, 0.0, db_path, False, unchanged=kept_count, incremental=known is not None, packs=len(packs.packs))
     if db_path is not None and known is not None:
-        old_ids = {k.id for k in known.values()}
-        remove = sorted(old_ids - {u.id for u in unchanged})
+        kept_ids = {k.id for _, k in work.quick} | {u.id for u in unchanged}
+        remove = sorted(old_ids - kept_ids)
         report.added = len([r for r in records if r.id not in old_ids])
         report.changed = len(records) - report.added
         report.removed = len(old_ids - ids)

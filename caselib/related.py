@@ -12,10 +12,12 @@ build compute the same table.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Hashable
 
 from .vocab import vocabulary
@@ -36,6 +38,14 @@ class Item:
     title: str
     tags: str  # JSON, as stored
     _words: frozenset[str] | None = None
+    _exact: tuple[str, ...] | None = None
+
+    @property
+    def exact(self) -> tuple[str, ...]:
+        """Its violation types as a set (sorted): cases with exactly these are closest."""
+        if self._exact is None:
+            self._exact = tuple(sorted(self.violations))
+        return self._exact
 
     @property
     def words(self) -> frozenset[str]:
@@ -55,11 +65,22 @@ def words_of(title: str, tags: list[str]) -> frozenset[str]:
     return frozenset(words)
 
 
-def item_from_row(case_id: str, date: str, violations: str, title: str, tags: str) -> Item:
+@lru_cache(maxsize=None)
+def _labels_and_groups(violations: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A stored violations array's labels and their groups (many cases share one array)."""
     labels = tuple(json.loads(violations))
     by_zh = vocabulary("violations").by_zh
-    groups = tuple(dict.fromkeys(by_zh[label].group for label in labels))
+    return labels, tuple(dict.fromkeys(by_zh[label].group for label in labels))
+
+
+def item_from_row(case_id: str, date: str, violations: str, title: str, tags: str) -> Item:
+    labels, groups = _labels_and_groups(violations)
     return Item(case_id, date, labels, groups, title, tags)
+
+
+def _order(item: Item) -> tuple[str, str]:
+    """Date order, ties by id: the order within every group."""
+    return (item.date, item.id)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -83,7 +104,7 @@ def _ranked(item: Item, candidates: list[Item], exclude: set[str]) -> list[str]:
 Keys = Callable[[Item], list[Hashable]]
 
 LEVELS: list[Keys] = [
-    lambda i: [tuple(sorted(i.violations))],  # exactly the same violation types
+    lambda i: [i.exact],  # exactly the same violation types
     lambda i: list(i.violations),  # sharing any violation type
     lambda i: list(i.groups),  # sharing a violation group (e.g. 职务违法犯罪)
     lambda i: [None],  # any case, nearest in date
@@ -94,24 +115,23 @@ class Level:
     """Cases grouped by one key function, each group in date order."""
 
     def __init__(self, items: list[Item], keys: Keys, wanted: set[Hashable] | None = None):
-        """Only the groups in ``wanted`` (when given) are built."""
+        """``items`` in date order; only the groups in ``wanted`` (when given) are built."""
         self.keys = keys
         self.groups: dict[Hashable, list[Item]] = defaultdict(list)
         for item in items:
             for key in keys(item):
                 if wanted is None or key in wanted:
                     self.groups[key].append(item)
-        self.position: dict[tuple[Hashable, str], int] = {}
-        for key, members in self.groups.items():
-            members.sort(key=lambda i: (i.date, i.id))
-            for n, member in enumerate(members):
-                self.position[(key, member.id)] = n
+
+    def position(self, key: Hashable, item: Item) -> int:
+        """Where ``item`` stands in its group (found by date, since the group is in date order)."""
+        return bisect.bisect_left(self.groups[key], _order(item), key=_order)
 
     def candidates(self, item: Item) -> list[Item]:
         found: list[Item] = []
         for key in self.keys(item):
             members = self.groups[key]
-            n = self.position[(key, item.id)]
+            n = self.position(key, item)
             found += members[max(0, n - WINDOW) : n] + members[n + 1 : n + 1 + WINDOW]
         return found
 
@@ -121,7 +141,7 @@ class Levels:
     first needed; with ``focus``, only the groups those items belong to."""
 
     def __init__(self, items: list[Item], focus: list[Item] | None = None):
-        self.items = items
+        self.items = sorted(items, key=_order)  # linear when they come in date order, as the store reads them
         self.focus = focus
         self._built: list[Level | None] = [None] * len(LEVELS)
 
@@ -171,6 +191,6 @@ def affected(old: list[Item], new: list[Item], changed: set[str]) -> set[str]:
             for item in present:
                 for key in keys(item):
                     members = level.groups[key]
-                    position = level.position[(key, item.id)]
+                    position = level.position(key, item)
                     found.update(m.id for m in members[max(0, position - WINDOW) : position + WINDOW + 1])
     return found

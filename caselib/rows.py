@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from . import related, search
-from .discover import Stamp
+from .model import Stamp
 from .model import Case
 from .render import SECTIONS
 from .schema import COLUMNS, FIELDS, LINKED, VOCABULARY_FIELDS

@@ -128,6 +128,11 @@ def fts_query(query: str | None) -> str:
     return " ".join(parts) if parts else NO_MATCH
 
 
+def fts_title_query(query: str | None) -> str:
+    """The same search, in titles only (an FTS5 column filter)."""
+    return f"title : ({fts_query(query)})"
+
+
 def query_terms(query: str | None) -> list[str]:
     """The literal strings a query looks for (for highlighting)."""
     terms = []
@@ -136,11 +141,6 @@ def query_terms(query: str | None) -> list[str]:
         if term:
             terms.append(term)
     return terms
-
-
-def title_hits(title: str | None, query: str | None) -> int:
-    """How many of the query's terms the title contains (ranks title matches first)."""
-    return sum(1 for term in query_terms(query) if contains(title or "", f'"{term}"'))
 
 
 def snippet(text: str | None, query: str | None, width: int = 60) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 from sqlite_utils.db import DescIndex
@@ -20,13 +21,12 @@ from . import related
 from .atomic import in_place
 from .fingerprint import fingerprint as code_fingerprint
 from .packs import Pack
-from .discover import Stamp
+from .model import Stamp
 from .rows import FTS_COLUMNS, ITEM_COLUMNS, Record, file_row, fts_values
 from .schema import COLUMNS, LINKED, TEXT_FIELDS, TEXT_TABLE
 from .vocab import lookup_rows, vocabularies
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
     """What the database holds of one file: its case id, content digest and stamp."""
 
     id: str
@@ -176,7 +176,8 @@ def stored_packs_digest(target: Path) -> str | None:
 
 
 def _items(db: sqlite_utils.Database) -> list[related.Item]:
-    return [related.item_from_row(*row) for row in db.execute(f"select {', '.join(ITEM_COLUMNS)} from cases")]
+    rows = db.execute(f"select {', '.join(ITEM_COLUMNS)} from cases order by date, id")
+    return [related.item_from_row(*row) for row in rows]
 
 
 def _explicit(db: sqlite_utils.Database) -> dict[str, list[str]]:
@@ -217,7 +218,9 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     db["similar"].create_index(["similar_id"])
 
 
+@lru_cache(maxsize=1)
 def fingerprint() -> str:
+    """This code's fingerprint (the code a process runs does not change while it runs)."""
     return code_fingerprint(SCHEMA_VERSION)
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .discover import Stamp, display_path
+from .discover import CaseFile, display_path
+from .model import Stamp
 from .errors import InvalidInput, Problem
 from .parse import parse_case
 from .progress import Progress
@@ -40,12 +41,9 @@ IN_FLIGHT = 2 * WRITE_BATCH // CHUNK
 
 @dataclass(frozen=True)
 class Task:
-    """One case file to load: where it is, how the database names it, its
-    stamp now, and what the database knows of it (None: a new file)."""
+    """One case file to load, and what the database knows of it (None: a new file)."""
 
-    path: Path
-    file: str
-    stamp: Stamp | None = None
+    file: CaseFile
     known: Known | None = None
 
 
@@ -64,6 +62,12 @@ class Unchanged:
 Loaded = Record | Unchanged | list[Problem]
 
 
+def unchanged_stamp(task: Task) -> bool:
+    """Whether the file's stamp is the one stored: it need not even be read."""
+    known = task.known
+    return known is not None and known.stamp is not None and known.stamp == task.file.stamp
+
+
 def load(task: Task) -> Loaded:
     """Read and parse one file, unless it is known unchanged; runs in workers.
 
@@ -71,21 +75,22 @@ def load(task: Task) -> Loaded:
     not even read; one whose bytes hash to the stored digest is not parsed.
     Problems are returned, not raised, so one bad file never hides another.
     """
-    path, known = task.path, task.known
-    if known is not None and known.stamp is not None and known.stamp == task.stamp:
-        return Unchanged(known.id, str(path), task.file, task.stamp)
+    file, known = task.file, task.known
+    if known is not None and unchanged_stamp(task):
+        return Unchanged(known.id, file.path, file.stored, file.stamp)
     try:
-        data = path.read_bytes()
+        with open(file.path, "rb") as handle:
+            data = handle.read()
     except OSError as err:
-        return [Problem(display_path(path), 1, "", f"cannot read file: {err.strerror or err}")]
+        return [Problem(display_path(Path(file.path)), 1, "", f"cannot read file: {err.strerror or err}")]
     digest = hashlib.sha256(data).hexdigest()
     if known is not None and digest == known.digest:
-        return Unchanged(known.id, str(path), task.file, task.stamp, restamp=True)
-    display = display_path(path)
+        return Unchanged(known.id, file.path, file.stored, file.stamp, restamp=True)
+    display = display_path(Path(file.path))
     try:
-        case = parse_case(source_from_bytes(data, display, path.stem))
-        case.file = task.file
-        return make_record(case, task.stamp)
+        case = parse_case(source_from_bytes(data, display, file.id))
+        case.file = file.stored
+        return make_record(case, file.stamp)
     except InvalidInput as err:
         return err.problems
     except RecursionError:
@@ -133,7 +138,7 @@ def load_chunks(tasks: list[Task], jobs: int, progress: Progress | None = None) 
     memory stays bounded whichever side is faster."""
     total, done = len(tasks), 0
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
-    to_read = sum(1 for task in tasks if task.known is None or task.known.stamp != task.stamp)
+    to_read = sum(1 for task in tasks if not unchanged_stamp(task))
     to_parse = sum(1 for task in tasks if task.known is None)
     if jobs <= 1 or to_read < PARALLEL_THRESHOLD:
         pool: Executor | None = None

@@ -15,5 +15,5 @@ from caselib import search
 def prepare_connection(conn):
     conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
     conn.create_function("cjk_query", 1, search.fts_query, deterministic=True)
+    conn.create_function("cjk_title_query", 1, search.fts_title_query, deterministic=True)
     conn.create_function("case_snippet", 2, search.snippet, deterministic=True)
-    conn.create_function("case_title_hits", 2, search.title_hits, deterministic=True)

@@ -61,7 +61,8 @@ def extra_template_vars(view_name, table, database, request, datasette):
 
 
 async def search_page(datasette, request):
-    context = await pages.search_context(datasette, request.args.get("q", ""), request.args.get("violation", ""))
+    args = request.args
+    context = await pages.search_context(datasette, args.get("q", ""), args.get("violation", ""), args.get("page", "1"))
     return Response.html(await datasette.render_template("search.html", context, request=request))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 from caselib.discover import discover
@@ -79,6 +80,6 @@ def test_discover_keeps_path_order_and_skips_hidden_and_templates(cases):
         cases.write(name, case_text())
     found = discover(cases.root)
     assert (["a/b/a.md", "a/c.md", "b.md"], []) == (
-        [p.relative_to(cases.root).as_posix() for p in found.paths],
+        [Path(f.path).relative_to(cases.root).as_posix() for f in found.files],
         found.problems,
     )

@@ -24,23 +24,50 @@ def violation_options() -> list[tuple[str, list[str]]]:
     return [(group, [t.zh for t in vocab.terms if t.group == group]) for group in vocab.groups()]
 
 
-async def search_context(datasette, q: str, violation: str) -> dict:
-    """Results of the ranked search, through the canned query ``search``."""
+SEARCH_PAGE = 50
+COUNT_SQL = """
+select count(*) as n from cases_fts
+where cases_fts match cjk_query(:q)
+  and (:violation = '' or rowid in (
+    select c.rowid from cases c
+    join case_violations cv on cv.case_id = c.id
+    join violation_types v on v.code = cv.violation_code
+    where v.zh = :violation or v.code = lower(:violation)
+  ))
+"""
+
+
+async def search_context(datasette, q: str, violation: str, page: str = "1") -> dict:
+    """One page of the ranked search, through the canned query ``search``:
+    snippets are made only for the cases shown."""
     q = q.strip()[:MAX_QUERY]
     violation = violation.strip()
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
     rows: list[dict] = []
+    total = 0
     if q:
+        db = datasette.get_database(DATABASE_NAME)
         canned = await datasette.get_canned_query(DATABASE_NAME, SEARCH_QUERY, None)
-        result = await datasette.get_database(DATABASE_NAME).execute(canned["sql"], {"q": q, "violation": violation})
+        params = {"q": q, "violation": violation, "limit": str(SEARCH_PAGE), "offset": str((number - 1) * SEARCH_PAGE)}
+        result = await db.execute(canned["sql"], params)
         for row in result.rows:
             item = dict(row)
             item["违规类型"] = json.loads(item["违规类型"] or "[]")
             rows.append(item)
+        total = (await db.execute(COUNT_SQL, {"q": q, "violation": violation})).first()["n"]
     params = urlencode({"q": q, "violation": violation, "_size": "max"})
+
+    def page_url(n: int) -> str:
+        return "/search?" + urlencode({"q": q, "violation": violation, "page": n})
+
     return {
         "q": q,
         "violation": violation,
         "rows": rows,
+        "total": total,
+        "first": (number - 1) * SEARCH_PAGE + 1,
+        "previous_url": page_url(number - 1) if number > 1 else None,
+        "next_url": page_url(number + 1) if number * SEARCH_PAGE < total else None,
         "groups": violation_options(),
         "csv_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.csvx?{params}",
         "examples": EXAMPLE_QUERIES,
