@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -397,6 +398,10 @@ def bench_size(size: int, args) -> dict:
     }
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = common.parser("python -m bench.load", __doc__)
     parser.set_defaults(sizes="20000,100000")
@@ -414,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     from caselib.site import default_workers
 
     args.workers = args.workers or default_workers()
+    signal.signal(signal.SIGTERM, _interrupted)  # stop the servers on the way out
     results = [bench_size(size, args) for size in common.sizes(args)]
     common.write_results(args.data, "load", {"sizes": results})
     return 0

@@ -32,6 +32,7 @@ AMOUNT_PREFIXES = ("人民币", "rmb", "cny", "¥", "￥")
 MAX_TEXT = 2000
 MAX_AMOUNT = 10**15  # yuan; anything larger is a typing slip
 MAX_LISTED = 5  # unknown values of one list named one by one; the rest are counted
+FEW_CHOICES = 9  # a vocabulary this small is listed whole when a value matches none of it
 DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 
 
@@ -263,7 +264,12 @@ def resolve_term(vocab: Vocabulary, item: Item) -> list[Term]:
     try:
         return vocab.resolve(plain(item.text))
     except UnknownTerm as err:
-        hint = f' — did you mean "{err.suggestion}"?' if err.suggestion else ""
+        if err.suggestion:
+            hint = f' — did you mean "{err.suggestion}"?'
+        elif len(vocab.terms) <= FEW_CHOICES:
+            hint = f" — use one of {'、'.join(vocab.labels())}"
+        else:
+            hint = ""
         raise FieldProblem(item.line, f'unknown value "{shown(item.text)}"{hint}', item.column) from None
     except AmbiguousTerm as err:
         options = " or ".join(f'"{c}"' for c in err.choices)

@@ -17,7 +17,7 @@ import hashlib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-ROOTS = ("parse", "rows", "store")
+ROOTS = ("parse", "rows", "store", "public")
 DATA = ("vocabularies.yml",)
 
 

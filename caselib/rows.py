@@ -21,6 +21,7 @@ FTS_COLUMNS = ("title", "body", "labels")
 SECTION_COLUMNS = tuple(SECTIONS)
 # Text fields that feed the search index's labels column; vocabulary labels follow.
 LABEL_TEXT_FIELDS = tuple(f for f in FIELDS if f.search == "labels" and f.vocabulary is None)
+LABEL_VOCABULARY_FIELDS = tuple(f for f in VOCABULARY_FIELDS if f.search == "labels")
 ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
 
 
@@ -56,7 +57,7 @@ def searchable_parts(row: dict | Case) -> dict[str, str]:
     if isinstance(row, Case):
         row = {**case_row(row), **text_row(row)}
     meta = [text for f in LABEL_TEXT_FIELDS for text in _values(row, f.name, f.array)]
-    for f in VOCABULARY_FIELDS:
+    for f in LABEL_VOCABULARY_FIELDS:
         by_zh = f.vocabulary.by_zh  # type: ignore[union-attr]
         for label in _values(row, f.name, f.array):
             meta += [by_zh[label].zh, by_zh[label].en]

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 SUMMARY_LENGTH = 120
 LANGUAGES = ("zh", "en")
+PUBLIC, INTERNAL = "public", "internal"  # visibility codes
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Field:
     chart: bool = False  # a chart of its own on the statistics page
     vocab: str = ""  # for a derived field: the vocabulary its values come from
     link: str = ""  # the faceted column its fact links to, when not its own
+    default: str = ""  # the vocabulary code stored when the front matter says nothing
 
     @cached_property
     def vocabulary(self) -> Vocabulary | None:
@@ -99,7 +101,7 @@ class Field:
         """The value this field's column holds for a case."""
         if self.derive is not None:
             return self.derive(case)
-        value = case.values.get(self.name)
+        value = case.values.get(self.name) or self.default or None
         if value is None and not self.array:
             return None
         return self.rule.stored(value if value is not None else [])  # type: ignore[union-attr]
@@ -159,6 +161,7 @@ FIELDS: tuple[Field, ...] = (
     Field("tags", "关键词", "Tags", "关键词", TextList(), search="labels"),
     Field("related", "关联案例", "Related cases", rule=Ids(), column=False, export=False),
     Field("lang", "语言", "Language", "撰写语言（zh 中文 / en 英文）", Choice(choices=LANGUAGES), indexed=True),
+    Field("visibility", en="Visibility", rule=Terms(vocabulary="visibility"), default=PUBLIC, indexed=True, export=False),
     Field("summary", "案情摘要", "Summary", "案情摘要（基本案情的开头，纯文本）；全文见案例页和 case_texts 表", derive=_summary),
     Field("path", "源文件", "Source file", "案例源文件", derive=lambda case: case.file or case.path),
     Field(
@@ -206,6 +209,11 @@ TEXT_FIELDS: tuple[TextField, ...] = (
     TextField("other_text", "其他内容", "正文中不属于以上各节的文字"),
     TextField("body_html", "正文 HTML", "正文（已渲染的 HTML）", export=False),
 )
+
+
+def is_internal(row: dict) -> bool:
+    """Whether a ``cases`` row is an internal case (read by signed-in staff only)."""
+    return row.get("visibility") == BY_NAME["visibility"].vocabulary.by_code[INTERNAL].zh  # type: ignore[union-attr]
 
 
 def headers() -> dict[str, str]:

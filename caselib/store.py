@@ -38,7 +38,7 @@ FTS_TABLE = "cases_fts"
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
 BUILD_TABLE = "_build"
 FILES_TABLE = "_files"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # The long texts live in their own table, one row per case. Kept out of
 # ``cases``, they leave its rows a few hundred bytes: a search matching most
 # of 100,000 cases then reads far fewer pages for its count, its page and
@@ -175,7 +175,8 @@ def stored_packs_digest(target: Path) -> str | None:
         conn.close()
 
 
-def _items(db: sqlite_utils.Database) -> list[related.Item]:
+def items(db: sqlite_utils.Database) -> list[related.Item]:
+    """What similar-case computation looks at, for every stored case, in date order."""
     rows = db.execute(f"select {', '.join(ITEM_COLUMNS)} from cases order by date, id")
     return [related.item_from_row(*row) for row in rows]
 
@@ -229,6 +230,21 @@ def write_build_info(db: sqlite_utils.Database, cases: int) -> None:
     db[BUILD_TABLE].insert({"key": "cases", "value": str(cases)}, pk="key", replace=True)
 
 
+def built_by_this_code(target: Path) -> bool:
+    """Whether ``target`` is a database this code built (its fingerprint is ours)."""
+    if not target.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        try:
+            found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
+            return bool(found) and found[0] == fingerprint()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+
+
 def stored_index(target: Path) -> dict[str, Known] | None:
     """``path -> Known`` (id, digest, stamp) of a database built by this version, else None."""
     if not target.is_file():
@@ -275,7 +291,7 @@ def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_
     merges the index and builds the indexes (it releases the GIL meanwhile).
     """
     with ThreadPoolExecutor(max_workers=1) as thread:
-        similar = thread.submit(related.compute_similar, _items(db), _explicit(db))
+        similar = thread.submit(related.compute_similar, items(db), _explicit(db))
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
         create_indexes(db)
@@ -306,12 +322,12 @@ def update_database(
         restamp(db, stamps)
         if not (remove or records) and stored_packs(db) == packs_digest:
             return
-        old = _items(db)
+        old = items(db)
         db.execute("delete from pack_cases")  # packs may point at removed cases
         delete_cases(db, remove)
         insert_records(db, records)
         gone = set(remove)
-        new = [item for item in old if item.id not in gone] + [r.item for r in records]  # as _items(db) now reads
+        new = [item for item in old if item.id not in gone] + [r.item for r in records]  # as items(db) now reads
         update_similar(db, old, new, gone | {r.id for r in records})
         write_packs(db, packs, packs_digest)
         write_build_info(db, total)

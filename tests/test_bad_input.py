@@ -63,7 +63,7 @@ def test_a_failing_build_leaves_the_published_database_byte_for_byte(tmp_path, c
     result = run_build(*BAD_ARGS, "--db", str(published))
     assert (1, EXPECTED) == (result.returncode, result.stderr.splitlines())
     assert before == published.read_bytes()
-    assert ["cases.db"] == sorted(p.name for p in published.parent.iterdir())
+    assert ["cases-public.db", "cases.db"] == sorted(p.name for p in published.parent.iterdir())
 
 
 @pytest.mark.parametrize("name", BAD_FILES)

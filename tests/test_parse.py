@@ -143,7 +143,7 @@ def test_every_problem_in_a_file_is_reported():
     assert [
         'cases/a-case.md:3: date: "2021-02-30" is not a real date (day is out of range for month)',
         'cases/a-case.md:4: violations: unknown value "吃喝玩乐"',
-        'cases/a-case.md:5: rank: unknown value "大官"',
+        'cases/a-case.md:5: rank: unknown value "大官" — use one of 省部级、厅局级、县处级、乡科级、一般干部',
         'cases/a-case.md:6: sanctions: "警告" is ambiguous — write "党内警告" or "政务警告"',
         "cases/a-case.md:7: unit: expected one value, not a list",
     ] == problems(text)

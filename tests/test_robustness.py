@@ -178,7 +178,7 @@ def test_odd_bytes_that_are_refused_each_at_its_line(cases, tmp_path):
             [
                 'cases/lines.md:5: "ti\\u000atle": unknown key — did you mean "title"?',
                 'cases/lines.md:6: "": unknown key (known keys: title, date, violations, sanctions, disciplines, form, rank, '
-                "personnel, region, unit, position, amount, period, source, tags, related, lang)",
+                "personnel, region, unit, position, amount, period, source, tags, related, lang, visibility)",
             ],
         ),
         (
@@ -188,7 +188,7 @@ def test_odd_bytes_that_are_refused_each_at_its_line(cases, tmp_path):
         ),
         (
             "---\ntitle: 标题\ndate: 2019\nviolations: [受贿]\nrank: " + "很长" * 100 + "\n---\n",
-            ['cases/lines.md:5: rank: unknown value "' + "很长" * 30 + '…"'],
+            ['cases/lines.md:5: rank: unknown value "' + "很长" * 30 + '…" — use one of 省部级、厅局级、县处级、乡科级、一般干部'],
         ),
     ],
     ids=["line-separators-keep-line-numbers", "odd-keys-are-quoted", "escapes-in-values-are-spelt-out", "long-values"],

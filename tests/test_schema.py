@@ -60,7 +60,7 @@ def test_metadata_facets_are_the_declared_facets():
 def test_front_matter_keys_in_the_contract_order():
     assert [
         "title", "date", "violations", "sanctions", "disciplines", "form", "rank", "personnel", "region",
-        "unit", "position", "amount", "period", "source", "tags", "related", "lang",
+        "unit", "position", "amount", "period", "source", "tags", "related", "lang", "visibility",
     ] == list(schema.FRONT_MATTER)
 
 

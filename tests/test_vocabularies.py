@@ -73,7 +73,7 @@ def test_every_spelling_names_one_term_only():
 
 def test_contract_sizes():
     sizes = {name: len(v.terms) for name, v in vocabularies().items()}
-    assert {"violations": 33, "sanctions": 24, "disciplines": 6, "form": 4, "rank": 5, "personnel": 9, "province": 34} == sizes
+    assert {"violations": 33, "sanctions": 24, "disciplines": 6, "form": 4, "rank": 5, "personnel": 9, "province": 34, "visibility": 2} == sizes
 
 
 def test_metadata_column_descriptions_come_from_the_vocabularies():
