@@ -6,9 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test setup browser build check bench clean
+.PHONY: serve test setup system build check bench clean
 
 serve: $(INSTALLED)
 	$(PY) build.py --serve
@@ -19,7 +20,7 @@ build: $(INSTALLED)
 check: $(INSTALLED)
 	$(PY) build.py --check
 
-test: $(INSTALLED) browser
+test: $(INSTALLED) system
 	$(PY) -m pytest
 
 setup: $(INSTALLED)
@@ -31,11 +32,13 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(INSTALLED)
 
-# Browser tests use Debian's Chromium (never a browser download), with CJK
-# fonts so that screenshots of the Chinese pages are readable.
-browser:
-	@[ -x $(CHROMIUM) ] && [ -d /usr/share/fonts/opentype/noto ] || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+# What the tests need from Debian: Chromium for the page tests (never a
+# browser download), CJK fonts so that screenshots of the Chinese pages are
+# readable, and nginx for the deployment test. RUNLEVEL=1 keeps the package
+# from starting a system nginx.
+system:
+	@[ -x $(CHROMIUM) ] && [ -d /usr/share/fonts/opentype/noto ] && [ -x $(NGINX) ] || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk nginx >/dev/null; }
 
 bench: $(INSTALLED)
 	$(PY) -m bench

@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import InvalidInput, UsageError
 from .pipeline import BuildReport, build, default_packs_dir
 from .progress import stderr_progress
+from .public import public_path_for
 from .site import DEFAULT_PORT, default_workers, site_address, start_server, stop_server
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -35,6 +36,7 @@ examples:
   python build.py                    build cases/ into cases.db
   python build.py --check            only validate, write nothing
   python build.py --full             rebuild every case, not only the changed ones
+  python build.py --public           build public.db: only the public cases, for a public website
   python build.py --serve            build, serve http://127.0.0.1:8001/ and rebuild on every saved change
   python build.py --serve --host 0.0.0.0 --port 8080 --no-watch
                                      serve the office intranet; rebuild with build.py when cases change
@@ -50,7 +52,14 @@ class Parser(argparse.ArgumentParser):
 def make_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="build.py", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=Path, default=Path("cases"), metavar="DIR", help="folder of case files (default: cases/)")
-    parser.add_argument("--db", type=Path, default=Path("cases.db"), metavar="FILE", help="database to write (default: cases.db)")
+    parser.add_argument(
+        "--db", type=Path, default=None, metavar="FILE",
+        help="database to write (default: cases.db, and its public edition cases-public.db; with --public: public.db)",
+    )
+    parser.add_argument(
+        "--public", action="store_true",
+        help="write only the public edition, always fresh: internal cases and every trace of them left out (for a public website)",
+    )
     parser.add_argument("--check", action="store_true", help="validate the cases and write nothing")
     parser.add_argument(
         "--packs", type=Path, default=None, metavar="DIR", help="folder of training packs (default: packs/ beside the cases folder)"
@@ -70,6 +79,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
+    if args.db is None:
+        args.db = Path("public.db" if args.public else "cases.db")
+    if args.public and args.full:
+        parser.error("--public always builds afresh; --full adds nothing to it")
     if args.check and args.serve:
         parser.error("--check and --serve cannot be used together")
     serving_options = [o for o in ("--host", "--port", "--workers", "--watch", "--no-watch") if any(a == o or a.startswith(o + "=") for a in argv)]
@@ -102,6 +115,7 @@ def run_build(args: argparse.Namespace, full: bool, progress=None) -> BuildRepor
         progress=progress,
         full=full,
         packs_dir=args.packs or default_packs_dir(args.cases),
+        public_only=args.public,
     )
     for warning in report.warnings:
         print(warning, file=sys.stderr)
@@ -124,7 +138,8 @@ def serve(args: argparse.Namespace) -> int:
     from .watch import watch_and_rebuild
 
     workers = args.workers or default_workers()
-    process = start_server(args.db, args.host, args.port, workers)
+    public = None if args.public else public_path_for(args.db)  # staff see args.db, everyone else its public edition
+    process = start_server(args.db, args.host, args.port, workers, public_path=public)
     watching = " · 保存案例文件后自动更新" if args.watch else ""
     print(f"案例库已发布 / serving: {site_address(args.host, args.port)}  ({workers} 个进程{watching}；Ctrl-C 停止)", file=sys.stderr, flush=True)
     stopped = threading.Event()  # the server ended: stop watching too

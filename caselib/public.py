@@ -11,7 +11,8 @@ never written to it, so nothing of one is even in its free pages. The related
 links of a public case are held back until every case is parsed (only then is
 it known which targets are internal) and written last. An incremental build
 updates it in place with SQLite's ``secure_delete`` on, so what it removes is
-overwritten with zeros.
+overwritten with zeros, and when a case leaves the edition the search index
+is rewritten whole (its old segments would still hold the case's words).
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ def update_public(
             "from full.related r where r.case_id in (select id from cases) and r.related_id in (select id from cases)"
         )
         gone = set(leaving)
+        if gone - {r.id for r in arriving}:
+            # A case left the edition (deleted, or now internal): rewrite the
+            # search index so that no segment keeps its words.
+            store.optimize_search_index(db)
         new = [item for item in old if item.id not in gone] + [r.item for r in arriving]
         store.update_similar(db, old, new, gone | {r.id for r in arriving})
         ids = public_ids(db)

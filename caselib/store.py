@@ -276,6 +276,11 @@ def stored_related(target: Path) -> list[tuple[str, str]]:
         conn.close()
 
 
+def optimize_search_index(db: sqlite_utils.Database) -> None:
+    """Merge the search index into one segment (FTS5 'optimize')."""
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+
+
 def begin_full(db: sqlite_utils.Database) -> None:
     """Prepare an empty database for a bulk load: the schema, and no
     incremental merging of the search index while loading."""
@@ -292,7 +297,7 @@ def finish_full(db: sqlite_utils.Database, count: int, packs: list[Pack], packs_
     """
     with ThreadPoolExecutor(max_workers=1) as thread:
         similar = thread.submit(related.compute_similar, items(db), _explicit(db))
-        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
+        optimize_search_index(db)
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('automerge', {FTS_AUTOMERGE})")
         create_indexes(db)
         db.execute("delete from similar")

@@ -7,7 +7,7 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
 from caselib import search
-from caselib.site import listing, pages, words
+from caselib.site import accounts, listing, pages, words
 
 
 @hookimpl
@@ -45,19 +45,21 @@ def extra_js_urls():
 
 @hookimpl
 def extra_template_vars(view_name, table, database, request, datasette):
+    shared = {"login_enabled": accounts.login_enabled(datasette)}
+
     async def home():
-        return {"home": await pages.home_context(datasette)}
+        return {**shared, "home": await pages.home_context(datasette)}
 
     async def case():
         pks = request.url_vars.get("pks") if request else None
         case_id = urlsafe_components(pks)[0] if pks else None
-        return {"case": await pages.case_context(datasette, case_id) if case_id else None}
+        return {**shared, "case": await pages.case_context(datasette, case_id) if case_id else None}
 
     if view_name == "index":
         return home
     if view_name == "row" and database == "cases" and table == "cases":
         return case
-    return {}
+    return shared
 
 
 async def search_page(datasette, request):

@@ -108,13 +108,16 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def datasette_server(db_path: Path, timeout: float = START_TIMEOUT, workers: int = 1) -> Iterator[Server]:
-    """Serve ``db_path`` (as the database ``cases``) on a free 127.0.0.1 port."""
+def datasette_server(db_path: Path, timeout: float = START_TIMEOUT, workers: int = 1, public: Path | None = None) -> Iterator[Server]:
+    """Serve ``db_path`` (as the database ``cases``) on a free 127.0.0.1 port:
+    to everyone, or (given its ``public`` edition) to signed-in staff only."""
     with tempfile.TemporaryDirectory(prefix="datasette-log-") as folder:
         log = Path(folder) / "datasette.log"
         port = free_port()
         with open(log, "wb") as sink:
-            process = start_server(db_path, LOCAL_HOST, port, workers, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+            process = start_server(
+                db_path, LOCAL_HOST, port, workers, public_path=public, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
+            )
         server = Server(f"http://{LOCAL_HOST}:{port}", process, log)
         try:
             _wait_until_up(server, timeout)

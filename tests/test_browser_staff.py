@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
+from caselib.public import public_path_for
+
 from browser import ARTIFACTS, datasette_server
 
 pytestmark = pytest.mark.browser
@@ -52,7 +54,8 @@ TECHNICAL = ["digest", "sort_key", "as_written", "cases/2019/", ".md"]
 
 @pytest.fixture(scope="module")
 def server(shipped_db: Path):
-    with datasette_server(shipped_db) as running:
+    """The shipped library as build.py --serve serves it: an anonymous visitor sees its public edition."""
+    with datasette_server(shipped_db, public=public_path_for(shipped_db)) as running:
         yield running
 
 

@@ -42,10 +42,12 @@ def datasette(db_path: Path, **extra):
 
     from .live import LiveDatabase
 
+    from .accounts import with_accounts
+
     extra.setdefault("secret", os.environ.get(SECRET_VARIABLE) or None)
     ds = Datasette(
         [],
-        metadata=load_metadata(),
+        metadata=with_accounts(load_metadata()),
         settings=load_settings(),
         plugins_dir=str(PLUGINS),
         template_dir=str(TEMPLATES) if TEMPLATES.is_dir() else None,
@@ -58,6 +60,7 @@ def datasette(db_path: Path, **extra):
 
 
 DB_VARIABLE = "CASELIB_DB"  # the database the serving processes open (see app.py)
+PUBLIC_DB_VARIABLE = "CASELIB_PUBLIC_DB"  # its public edition, served to everyone not signed in
 # Datasette signs its cookies (who is signed in) with a secret: every serving
 # process of one site must share it, or a cookie from one is refused by the next.
 SECRET_VARIABLE = "DATASETTE_SECRET"
@@ -75,11 +78,12 @@ def serve_arguments(host: str = "127.0.0.1", port: int = DEFAULT_PORT, workers: 
     return args
 
 
-def serve_environment(db_path: Path) -> dict[str, str]:
-    """The serving processes' environment: the database, the site's code, one
-    shared cookie secret (the administrator's, or one made for this run)."""
+def serve_environment(db_path: Path, public_path: Path | None = None) -> dict[str, str]:
+    """The serving processes' environment: the database (and the public
+    edition served to everyone else), the site's code, one shared cookie
+    secret (the administrator's, or one made for this run)."""
     paths = [str(SITE_ROOT), os.environ.get("PYTHONPATH", "")]
-    return dict(
+    environment = dict(
         os.environ,
         **{
             DB_VARIABLE: str(db_path.resolve()),
@@ -87,11 +91,18 @@ def serve_environment(db_path: Path) -> dict[str, str]:
             SECRET_VARIABLE: os.environ.get(SECRET_VARIABLE) or secrets.token_hex(32),
         },
     )
+    environment.pop(PUBLIC_DB_VARIABLE, None)
+    if public_path is not None:
+        environment[PUBLIC_DB_VARIABLE] = str(public_path.resolve())
+    return environment
 
 
-def start_server(db_path: Path, host: str, port: int, workers: int, **popen) -> subprocess.Popen:
-    """Start the serving processes (uvicorn's, one per worker) in the background."""
-    return subprocess.Popen(serve_arguments(host, port, workers), env=serve_environment(db_path), cwd=SITE_ROOT, **popen)
+def start_server(db_path: Path, host: str, port: int, workers: int, public_path: Path | None = None, **popen) -> subprocess.Popen:
+    """Start the serving processes (uvicorn's, one per worker) in the background:
+    ``db_path`` for signed-in staff and ``public_path`` for everyone else, or
+    ``db_path`` for everyone when there is no public edition to serve."""
+    environment = serve_environment(db_path, public_path)
+    return subprocess.Popen(serve_arguments(host, port, workers), env=environment, cwd=SITE_ROOT, **popen)
 
 
 def site_address(host: str, port: int) -> str:

@@ -69,6 +69,7 @@ class Item:
     place: str
     chips: dict[str, list[Chip]]
     summary: str | None
+    internal: bool = False
 
 
 @dataclass
@@ -110,7 +111,7 @@ def item(row) -> Item:
         name: [Chip(label, filter_list_url(name, label)) for label in json.loads(row[name] or "[]")] for name in CHIP_FIELDS
     }
     place = " · ".join(str(v) for v in (row["province"], row["unit"]) if v)
-    return Item(row["id"], case_url(row["id"]), row["title"], row["date"], place, chips, row["summary"])
+    return Item(row["id"], case_url(row["id"]), row["title"], row["date"], place, chips, row["summary"], schema.is_internal(dict(row)))
 
 
 def _first_page(url: str) -> str:

@@ -243,7 +243,7 @@ class LiveSite:
         key = f"{who}|{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
         etag = self.etag(identity, key)
         control = "no-cache" if who == "public" else "private, no-cache"
-        if header(scope, b"if-none-match") == etag.encode():
+        if matches(header(scope, b"if-none-match"), etag):
             await self.send_kept(send, Kept(304, [], b""), etag, control, head=True)
             return
         kept = self.cache.get(key)
@@ -312,6 +312,15 @@ def merged(headers: list, replace: dict[str, str]) -> list[tuple[bytes, bytes]]:
     names = {name.encode() for name in replace}
     kept = [(bytes(k), bytes(v)) for k, v in headers if bytes(k).lower() not in names]
     return kept + [(name.encode(), value.encode()) for name, value in replace.items()]
+
+
+def matches(if_none_match: bytes | None, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110): W/"x" matches "x" (nginx
+    weakens an ETag when it compresses the response)."""
+    if not if_none_match:
+        return False
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") in (wanted, "*") for tag in if_none_match.decode("latin-1").split(","))
 
 
 def cacheable(headers: list) -> bool:

@@ -155,6 +155,7 @@ async def case_context(datasette, case_id: str) -> dict | None:
     row = found[0]
     return {
         "row": row,
+        "internal": schema.is_internal(row),
         "facts": case_facts(row),
         "lists": case_lists(row),
         "body_html": Markup(sanitise(row["body_html"] or "")),

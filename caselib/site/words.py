@@ -24,6 +24,8 @@ ERROR_MESSAGES = (
     (re.compile(r"^Invalid SQL|syntax error", re.IGNORECASE), "SQL 语句有误。"),
     (re.compile(r"Statement must be a SELECT"), "只能执行 SELECT 查询。"),
     (re.compile(r"Permission denied|Forbidden", re.IGNORECASE), "您没有权限查看这一页。"),
+    (re.compile(r"^Invalid username or password"), "用户名或密码不正确。"),
+    (re.compile(r"does not have any configured accounts"), "本站还没有设置工作人员账户，请联系管理员。"),
 )
 LOOKUP_NAMES = {
     "exact": "等于",
