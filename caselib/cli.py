@@ -40,6 +40,8 @@ examples:
   python build.py --serve            build, serve http://127.0.0.1:8001/ and rebuild on every saved change
   python build.py --serve --host 0.0.0.0 --port 8080 --no-watch
                                      serve the office intranet; rebuild with build.py when cases change
+  python build.py --watch            build, then rebuild on every saved change (no server: for a
+                                     site served by other processes)
 """
 
 
@@ -72,8 +74,9 @@ def make_parser() -> argparse.ArgumentParser:
     serving.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})")
     serving.add_argument("--workers", type=int, default=None, metavar="N", help="serving processes (default: one per core)")
     serving.add_argument(
-        "--watch", action=argparse.BooleanOptionalAction, default=True,
-        help="rebuild when a file under the cases or packs folder changes (default: on with --serve)",
+        "--watch", action=argparse.BooleanOptionalAction, default=None,
+        help="rebuild when a file under the cases or packs folder changes (default: on with --serve; "
+        "without --serve: build, then keep rebuilding until stopped)",
     )
     return parser
 
@@ -85,9 +88,13 @@ def check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
         parser.error("--public always builds afresh; --full adds nothing to it")
     if args.check and args.serve:
         parser.error("--check and --serve cannot be used together")
-    serving_options = [o for o in ("--host", "--port", "--workers", "--watch", "--no-watch") if any(a == o or a.startswith(o + "=") for a in argv)]
+    serving_options = [o for o in ("--host", "--port", "--workers", "--no-watch") if any(a == o or a.startswith(o + "=") for a in argv)]
     if serving_options and not args.serve:
         parser.error(f"{serving_options[0]} only applies with --serve")
+    if args.watch and args.check:
+        parser.error("--check and --watch cannot be used together")
+    if args.watch is None:
+        args.watch = args.serve
     if args.packs is not None and not args.packs.is_dir():
         parser.error(f"packs folder not found: {args.packs}")
     if args.jobs is not None and args.jobs < 1:
@@ -96,6 +103,13 @@ def check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
         parser.error("--workers must be at least 1")
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
+    if args.serve:
+        from .site.accounts import AccountsError, configured_accounts
+
+        try:
+            configured_accounts()
+        except AccountsError as err:
+            parser.error(str(err))
 
 
 def report_problems(err: InvalidInput, kept: str = "nothing was written.") -> None:
@@ -155,6 +169,20 @@ def serve(args: argparse.Namespace) -> int:
     return stop_server(process)
 
 
+def keep_building(args: argparse.Namespace) -> int:
+    """--watch without --serve: rebuild after every change until Ctrl-C or SIGTERM
+    (the deployment's build service; the serving processes follow the file)."""
+    from .watch import watch_and_rebuild
+
+    print("正在监视案例文件，保存后自动重建 / watching for changes (Ctrl-C 停止)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        watch_and_rebuild([args.cases, args.packs or default_packs_dir(args.cases)], partial(rebuild, args))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -172,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInput as err:
         if args.serve and args.db.is_file():
             report_problems(err, kept="serving the last good build.")
+        elif args.watch and not args.serve:
+            report_problems(err, kept="the database was left as it was; watching for the fix.")
         else:
             report_problems(err)
             return EXIT_INVALID
@@ -180,4 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     if args.serve:
         return serve(args)
+    if args.watch:
+        return keep_building(args)
     return EXIT_OK

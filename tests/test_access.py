@@ -210,3 +210,24 @@ def test_serve_listens_on_the_address_it_is_given(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "cannot read the accounts file (CASELIB_PASSWORDS)"),
+        ("staff:not-a-hash\n", "staff.passwords:1: write name:hash, the hash as datasette hash-password prints it"),
+        ("# accounts\nstaff\n", "staff.passwords:2: write name:hash"),
+    ],
+)
+def test_serve_refuses_an_accounts_file_it_cannot_use(tmp_path, content, message):
+    accounts = tmp_path / "staff.passwords"
+    if content is not None:
+        accounts.write_text(content, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--cases", str(SHIPPED_CASES), "--db", str(tmp_path / "cases.db"), "--serve"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, env=dict(os.environ, CASELIB_PASSWORDS="staff.passwords"),
+    )
+    assert 2 == result.returncode
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "cases.db").exists()  # refused before building anything

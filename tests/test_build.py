@@ -123,6 +123,8 @@ def test_templates_and_hidden_files_are_not_cases(cases, tmp_path):
         (["--bogus"], "build.py: error: unrecognized arguments: --bogus"),
         (["--check", "--serve"], "build.py: error: --check and --serve cannot be used together"),
         (["--port", "9000"], "build.py: error: --port only applies with --serve"),
+        (["--no-watch"], "build.py: error: --no-watch only applies with --serve"),
+        (["--check", "--watch"], "build.py: error: --check and --watch cannot be used together"),
     ],
 )
 def test_bad_usage_exits_2(tmp_path, args, message):

@@ -5,9 +5,12 @@ files, compression, a rebuild and a rolling restart through it."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,13 +20,14 @@ import pytest
 
 import datasette
 
-from caselib.pipeline import build
 from caselib.public import public_path_for
-from caselib.site import SITE_ROOT, start_server
+from caselib.site import DB_VARIABLE, PUBLIC_DB_VARIABLE, SECRET_VARIABLE, SITE_ROOT
+from caselib.site.accounts import PASSWORDS_VARIABLE
 
 from browser import free_port
 from conftest import REPO, SHIPPED_CASES, case_text
 
+DEPLOY = REPO / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed (make test installs Debian's nginx)")
 EXPIRED = 3.5  # seconds after which nginx's 2 s (counted in whole seconds) have passed
@@ -59,17 +63,41 @@ def up(url: str, timeout: float = 30) -> None:
     raise AssertionError(f"{url} did not answer")
 
 
-class Backends:
-    """Two serving processes, as two caselib@ instances run them."""
+class Unit:
+    """A systemd unit of deploy/, its paths moved from the server's to this test's."""
 
-    def __init__(self, db: Path):
-        self.db = db
+    def __init__(self, name: str, places: dict[str, str]):
+        self.text = (DEPLOY / name).read_text(encoding="utf-8")
+        self.places = {"/opt/caselib/.venv/bin/python": sys.executable, "/opt/caselib": str(REPO), **places}
+
+    def command(self, instance: str = "") -> list[str]:
+        line = re.search(r"^ExecStart=(.+)$", self.text, re.M).group(1)
+        return [self.moved(word).replace("%i", instance) for word in shlex.split(line)]
+
+    def moved(self, word: str) -> str:
+        for server, here in self.places.items():
+            word = word.replace(server, here)
+        return word
+
+
+def environment_file(places: dict[str, str]) -> dict[str, str]:
+    """deploy/caselib.env.example's variables, each naming this test's file."""
+    names = re.findall(r"^([A-Z_]+)=", (DEPLOY / "caselib.env.example").read_text(encoding="utf-8"), re.M)
+    return {name: places[name] for name in names}
+
+
+class Backends:
+    """Two serving processes, each started as its caselib@ instance is."""
+
+    def __init__(self, environment: dict[str, str]):
+        self.unit = Unit("caselib@.service", {})
+        self.environment = dict(os.environ, **environment)
         self.ports = [free_port(), free_port()]
         self.processes = [self.start(port) for port in self.ports]
 
     def start(self, port: int) -> subprocess.Popen:
-        process = start_server(self.db, "127.0.0.1", port, 1, public_path=public_path_for(self.db),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(self.unit.command(str(port)), env=self.environment, cwd=REPO,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         up(f"http://127.0.0.1:{port}/")
         return process
 
@@ -86,14 +114,36 @@ class Backends:
             process.wait(timeout=30)
 
 
+class Builder:
+    """The build service (caselib-build.service): builds, then rebuilds on every change."""
+
+    def __init__(self, places: dict[str, str]):
+        self.output: list[str] = []
+        self.process = subprocess.Popen(Unit("caselib-build.service", places).command(), cwd=REPO, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        threading.Thread(target=lambda: self.output.extend(iter(self.process.stdout.readline, "")), daemon=True).start()
+        deadline = time.monotonic() + 60
+        while not any("watching for changes" in line for line in self.output):
+            assert time.monotonic() < deadline and self.process.poll() is None, "".join(self.output)
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
 @pytest.fixture
 def deployment(tmp_path):
     cases = tmp_path / "cases"
     shutil.copytree(SHIPPED_CASES, cases)
     db = tmp_path / "lib" / "cases.db"
-    build(cases, db, packs_dir=REPO / "packs")
-    os.environ["DATASETTE_SECRET"] = "a-secret-both-backends-share"
-    backends = Backends(db)
+    db.parent.mkdir()
+    (tmp_path / "staff.passwords").write_text("# no accounts yet\n", encoding="utf-8")
+    builder = Builder({"/srv/caselib/cases": str(cases), "/srv/caselib/packs": str(REPO / "packs"), "/var/lib/caselib": str(db.parent)})
+    backends = Backends(environment_file({
+        DB_VARIABLE: str(db), PUBLIC_DB_VARIABLE: str(public_path_for(db)),
+        PASSWORDS_VARIABLE: str(tmp_path / "staff.passwords"), SECRET_VARIABLE: "a-secret-both-backends-share",
+    }))
     listen = free_port()
     site = (REPO / "deploy" / "nginx-caselib.conf").read_text(encoding="utf-8")
     for name, value in {"@CACHE_DIR@": str(tmp_path / "cache"), "@PORT_A@": str(backends.ports[0]), "@PORT_B@": str(backends.ports[1]),
@@ -108,12 +158,12 @@ def deployment(tmp_path):
     url = f"http://127.0.0.1:{listen}"
     try:
         up(url + "/")
-        yield url, cases, db, backends
+        yield url, cases, builder, backends
     finally:
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(timeout=30)
         backends.stop()
-        del os.environ["DATASETTE_SECRET"]
+        builder.stop()
 
 
 def test_pages_searches_exports_and_static_files_through_nginx(deployment):
@@ -169,15 +219,14 @@ class Traffic(threading.Thread):
                         self.failures.append(f"{path}: {status}")
 
 
-def test_a_rebuild_and_a_rolling_restart_through_nginx_fail_no_request(deployment):
-    url, cases, db, backends = deployment
+def test_a_saved_case_and_a_rolling_restart_through_nginx_fail_no_request(deployment):
+    url, cases, builder, backends = deployment
     traffic = Traffic(url)
     traffic.start()
     try:
         path = cases / "2019" / "2019-jianchaguan-zhuli-shouqing.md"
         path.write_text(path.read_text(encoding="utf-8").replace("违规接受律师宴请案", "违规接受律师宴请案（已更新）", 1), encoding="utf-8")
-        build(cases, db, packs_dir=REPO / "packs")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10  # the build service sees the save and rebuilds
         while "（已更新）" not in httpx.get(url + "/cases/cases/2019-jianchaguan-zhuli-shouqing", trust_env=False).text:
             assert time.monotonic() < deadline, "the rebuild did not reach the site through nginx"
             time.sleep(0.1)
@@ -189,3 +238,13 @@ def test_a_rebuild_and_a_rolling_restart_through_nginx_fail_no_request(deploymen
         traffic.join(timeout=30)
     assert traffic.count > 20
     assert [] == traffic.failures
+    assert None is builder.process.poll(), "".join(builder.output)  # the build service is still watching
+
+
+def test_the_systemd_units_are_valid(tmp_path):
+    for name, instance in (("caselib@.service", "caselib@8101.service"), ("caselib-build.service", "caselib-build.service")):
+        unit = Unit(name, {})
+        (tmp_path / instance).write_text(unit.moved(unit.text), encoding="utf-8")
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.glob("*.service"))],
+                            capture_output=True, text=True)
+    assert (0, "") == (result.returncode, result.stderr.strip())

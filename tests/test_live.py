@@ -203,6 +203,37 @@ def test_serve_watches_picks_up_a_saved_edit_and_survives_a_bad_one(library, tmp
     assert not any("Traceback" in line for line in output), "".join(output)
 
 
+def test_watch_without_serve_keeps_the_database_up_to_date(library, tmp_path):
+    cases, _ = library
+    db = tmp_path / "kept.db"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "--cases", str(cases.root), "--db", str(db), "--watch"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(iter(process.stdout.readline, "")), daemon=True).start()
+
+    def title(case_id: str) -> str | None:
+        if not db.is_file():
+            return None
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            row = conn.execute("select title from cases where id = ?", [case_id]).fetchone()
+        return row and row[0]
+
+    try:
+        seconds_until(lambda: any("watching for changes" in line for line in output))
+        cases.write("2020/case-03.md", case_text(title="监视中保存的标题"))
+        seconds_until(lambda: "监视中保存的标题" == title("case-03"))
+        cases.write("2020/case-03.md", case_text(violations="[违规吃喝喝]"))
+        seconds_until(lambda: any("case-03.md:4: violations: unknown value" in line for line in output))
+        assert "监视中保存的标题" == title("case-03")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert 0 == process.returncode, "".join(output)
+    assert not any("Traceback" in line for line in output), "".join(output)
+
+
 def _up(url: str) -> bool:
     try:
         return local_get(url + "/", timeout=1)[0] == 200

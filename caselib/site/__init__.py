@@ -64,6 +64,7 @@ PUBLIC_DB_VARIABLE = "CASELIB_PUBLIC_DB"  # its public edition, served to everyo
 # Datasette signs its cookies (who is signed in) with a secret: every serving
 # process of one site must share it, or a cookie from one is refused by the next.
 SECRET_VARIABLE = "DATASETTE_SECRET"
+PASSWORDS_VARIABLE = "CASELIB_PASSWORDS"  # the staff accounts file (see accounts.py)
 
 
 def default_workers() -> int:
@@ -92,6 +93,8 @@ def serve_environment(db_path: Path, public_path: Path | None = None) -> dict[st
         },
     )
     environment.pop(PUBLIC_DB_VARIABLE, None)
+    if environment.get(PASSWORDS_VARIABLE):  # the processes run in the site's folder
+        environment[PASSWORDS_VARIABLE] = str(Path(environment[PASSWORDS_VARIABLE]).resolve())
     if public_path is not None:
         environment[PUBLIC_DB_VARIABLE] = str(public_path.resolve())
     return environment

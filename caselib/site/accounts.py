@@ -8,20 +8,18 @@ administrator keeps them in a file outside the repository, one account a line::
 
 (``datasette hash-password`` prints the hash of a password it asks for) and
 names the file in ``CASELIB_PASSWORDS``; every serving process reads it when
-it starts. Offices with single sign-on can instead let their reverse proxy
-name the signed-in user in a header, with datasette-auth-headers (see the
-README); a request is then a staff request when that header is present.
+it starts.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-PASSWORDS_VARIABLE = "CASELIB_PASSWORDS"
+from . import PASSWORDS_VARIABLE
+
 PASSWORDS_PLUGIN = "datasette-auth-passwords"
-HEADERS_PLUGIN = "datasette-auth-headers"
-HEADER_KEY = "id-header-name"
 
 
 class AccountsError(ValueError):
@@ -31,7 +29,11 @@ class AccountsError(ValueError):
 def read_accounts(path: Path) -> dict[str, str]:
     """name -> password hash, from ``name:hash`` lines (blank lines and # comments skipped)."""
     accounts: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise AccountsError(f"{path}: cannot read the accounts file ({PASSWORDS_VARIABLE}): {err}") from err
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -42,12 +44,18 @@ def read_accounts(path: Path) -> dict[str, str]:
     return accounts
 
 
-def with_accounts(metadata: dict, environ: dict[str, str] = os.environ) -> dict:
-    """``metadata`` with the accounts of the CASELIB_PASSWORDS file configured for signing in."""
+def configured_accounts(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The accounts of the CASELIB_PASSWORDS file (none when it is not set)."""
     path = environ.get(PASSWORDS_VARIABLE)
-    if not path:
+    return read_accounts(Path(path)) if path else {}
+
+
+def with_accounts(metadata: dict, environ: Mapping[str, str] = os.environ) -> dict:
+    """``metadata`` with the accounts of the CASELIB_PASSWORDS file configured for signing in."""
+    accounts = configured_accounts(environ)
+    if not accounts:
         return metadata
-    config = {f"{name}_password_hash": hashed for name, hashed in read_accounts(Path(path)).items()}
+    config = {f"{name}_password_hash": hashed for name, hashed in accounts.items()}
     plugins = {**metadata.get("plugins", {}), PASSWORDS_PLUGIN: config}
     return {**metadata, "plugins": plugins}
 
@@ -56,9 +64,3 @@ def login_enabled(datasette) -> bool:
     config = datasette.plugin_config(PASSWORDS_PLUGIN) or {}
     return any(key.endswith("_password_hash") for key in config)
 
-
-def staff_header(datasette) -> str | None:
-    """The header a single sign-on proxy names the user in, when configured."""
-    config = datasette.plugin_config(HEADERS_PLUGIN) or {}
-    header = config.get(HEADER_KEY)
-    return header.lower() if isinstance(header, str) and header else None

@@ -7,8 +7,8 @@ build writes: the public edition (no internal case in it at all) for
 everyone, the full database for signed-in staff. :class:`Audiences` sends a
 request to the staff site only when it carries a valid signed ``ds_actor``
 cookie (checked by Datasette's own cookie code, with the secret both sites
-share) or, when single sign-on is configured, the proxy's user header; every
-other request, a forged or expired cookie included, goes to the public site.
+share); every other request, a forged or expired cookie included, goes to
+the public site.
 Signing in happens on the public site (``/-/login`` sets the cookie), so
 the next request goes to the staff site.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 from datasette.actor_auth_cookie import actor_from_request
 from datasette.utils.asgi import Request
 
-from .accounts import staff_header
 from .live import ASGIApp, Receive, Scope, Send
 
 
@@ -29,15 +28,10 @@ class Audiences:
         self.public = public
         self.staff = staff
         self.datasette = staff_datasette
-        self.header = staff_header(staff_datasette)
 
     def is_staff(self, scope: Scope) -> bool:
         if scope["type"] not in ("http", "websocket"):
             return False
-        if self.header:
-            headers = dict(scope.get("headers") or [])
-            if headers.get(self.header.encode()):
-                return True
         return actor_from_request(self.datasette, Request(scope, None)) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
