@@ -15,7 +15,11 @@ Datasette's own ``.csv`` stays as it is, for programs. What people get:
 - every text stays text: a title such as ``=HYPERLINK(…)`` never becomes a
   formula;
 - the download is named in Chinese after what it holds and the day, e.g.
-  ``案例列表-受贿-2026-12-01.xlsx``.
+  ``案例列表-受贿-2026-12-01.xlsx``;
+- the rows are read first, in one short read (a build waiting to commit
+  waits only for that), and written afterwards outside Datasette's query
+  threads, one export at a time per serving process, so a large export never
+  holds up the pages.
 
 A writer (``xlsx.WRITER``, ``csvx.WRITER``) turns an :class:`Export` and its
 rows into bytes; this module does the rest for both.
@@ -23,13 +27,14 @@ rows into bytes; this module does the rest for both.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import math
 import re
 import sqlite3
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import quote
@@ -48,7 +53,6 @@ if TYPE_CHECKING:
 MAX_ROWS = 200_000
 EXPORT_TIME_FACTOR = 4  # an export reads every row; a page reads one page
 PROGRESS_STEPS = 1_000  # SQLite instructions between time checks
-FETCH_BATCH = 1_000
 EXACT_INTEGER_LIMIT = 2**53  # larger integers lose digits as spreadsheet numbers
 ARRAY_SEPARATOR = "、"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -224,12 +228,8 @@ def unlimited_sql(sql: str, keys: Sequence[str]) -> str:
 
 
 class SqlBudget:
-    """A time limit on the time SQLite spends, not the time spent writing cells.
-
-    Datasette's own limit counts from the start of a query; an export reads
-    rows in batches and writes each batch before reading the next, so only
-    the reading is counted here.
-    """
+    """A time limit on the time SQLite spends reading an export's rows (the
+    writing that follows is not counted)."""
 
     def __init__(self, ms: float):
         self.left = ms / 1000
@@ -256,22 +256,34 @@ class SqlBudget:
             conn.set_progress_handler(None, PROGRESS_STEPS)
 
 
-def budgeted_rows(conn: sqlite3.Connection, sql: str, params: dict, budget: SqlBudget) -> tuple[list[str], Iterator[tuple]]:
-    """Column names and the rows of a query, read in batches within ``budget``."""
+def budgeted_rows(conn: sqlite3.Connection, sql: str, params: dict, budget: SqlBudget, limit: int = MAX_ROWS + 1) -> tuple[list[str], list[tuple]]:
+    """Column names and up to ``limit`` rows of a query, read within ``budget``
+    and all at once (the read transaction ends with the reading)."""
     with budget.reading():
         cursor = conn.execute(sql, params)
-    names = [description[0] for description in cursor.description or ()]
+        try:
+            names = [description[0] for description in cursor.description or ()]
+            rows = cursor.fetchmany(limit)
+        finally:
+            cursor.close()
+    return names, rows
 
-    def rows() -> Iterator[tuple]:
-        with closing(cursor):
-            while True:
-                with budget.reading():
-                    batch = cursor.fetchmany(FETCH_BATCH)
-                if not batch:
-                    return
-                yield from batch
 
-    return names, rows()
+class Writing:
+    """One export written at a time per serving process, in a thread of its own,
+    never in Datasette's query threads."""
+
+    def __init__(self) -> None:
+        self._turn: asyncio.Semaphore | None = None
+
+    async def write(self, writer: Writer, export: Export, rows: list) -> bytes:
+        if self._turn is None:
+            self._turn = asyncio.Semaphore(1)
+        async with self._turn:
+            return await asyncio.to_thread(writer.write, export, rows)
+
+
+WRITING = Writing()
 
 
 def failure_message(error: sqlite3.OperationalError) -> str:
@@ -289,16 +301,15 @@ async def table_export(datasette: Datasette, request: Request, database: str, ta
     site = site_address(datasette, request)
     budget = SqlBudget(datasette.setting("sql_time_limit_ms") * EXPORT_TIME_FACTOR)
 
-    def export(conn: sqlite3.Connection) -> bytes:
+    def read(conn: sqlite3.Connection) -> tuple[list[str], list[tuple]]:
         with budget.installed(conn):
-            names, rows = budgeted_rows(conn, sql, params, budget)
-            with closing(rows):
-                return writer.write(Export(sheet, export_columns(names, database, table, site)), rows)
+            return budgeted_rows(conn, sql, params, budget)
 
     try:
-        return await datasette.get_database(database).execute_fn(export)
+        names, rows = await datasette.get_database(database).execute_fn(read)
     except sqlite3.OperationalError as error:
         raise ExportError(failure_message(error)) from error
+    return await WRITING.write(writer, Export(sheet, export_columns(names, database, table, site)), rows)
 
 
 # ---------------------------------------------------------------- query rows
@@ -326,7 +337,7 @@ async def query_export(
         raise ExportError(str(data["error"]))
     title = await query_title(datasette, request, database, query_name)
     export = Export(title, export_columns(columns, database, None, site_address(datasette, request)), query_note(data, datasette))
-    return writer.write(export, [tuple(row) for row in rows])
+    return await WRITING.write(writer, export, [tuple(row) for row in rows])
 
 
 # ---------------------------------------------------------------- response

@@ -8,7 +8,9 @@ it can be kept until the next build:
   browser or nginx revalidates with ``If-None-Match`` and gets ``304`` at no
   cost while nothing changed;
 - responses are kept in memory (a bounded LRU) and served again until the
-  file changes;
+  file changes; when many ask for the same page at once (a room of trainees
+  opening the case on the projector), one request computes it and the others
+  wait for it;
 - a build reaches the running site within a request: an incremental build
   changes the file in place, in one transaction (SQLite shows readers the
   whole change or none of it); a full build renames a new file into place,
@@ -43,9 +45,10 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CACHE_BYTES = 64 * 1024 * 1024  # responses kept per serving process
-CACHE_ENTRY_BYTES = 4 * 1024 * 1024  # larger responses are not kept
+CACHE_BYTES = 256 * 1024 * 1024  # responses kept per serving process
+CACHE_ENTRY_BYTES = 48 * 1024 * 1024  # larger responses are not kept (an export of 100,000 cases is kept)
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
+READ_BUSY_MS = 30_000  # how long a read waits for a build's commit
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
 # The pages under /-/ show the server's paths, plugins, versions and settings;
 # only these are public (static files and signing in and out).
@@ -75,12 +78,23 @@ def file_identity(path: Path) -> tuple[int, int, int, int] | None:
 
 
 class LiveDatabase(Database):
-    """A read-only Datasette database whose connections belong to this object."""
+    """A read-only Datasette database whose connections belong to this object.
+
+    While an incremental build commits (it needs every reader out for the
+    moment it writes its pages), a request waits for it rather than failing:
+    readers wait up to READ_BUSY_MS; the build waits at most as long as the
+    longest read in flight, which the time limits keep short.
+    """
 
     def __init__(self, ds, path: Path):
         super().__init__(ds, path=str(path), is_mutable=True)
         self._connections = threading.local()
         self.inode = file_identity(path)[:2] if file_identity(path) else None
+
+    def connect(self, write: bool = False):
+        conn = super().connect(write=write)
+        conn.execute(f"pragma busy_timeout = {READ_BUSY_MS}")
+        return conn
 
     async def execute_fn(self, fn):
         if self.ds.executor is None:
@@ -193,6 +207,7 @@ class LiveSite:
         self.code = code_version()
         self.identity: tuple | None = None
         self._path: Path | None = None
+        self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
 
     @property
     def path(self) -> Path:
@@ -246,13 +261,35 @@ class LiveSite:
         if matches(header(scope, b"if-none-match"), etag):
             await self.send_kept(send, Kept(304, [], b""), etag, control, head=True)
             return
-        kept = self.cache.get(key)
+        kept = await self.kept_or_computed(key)
         if kept is None:
-            kept = await self.capture(scope, receive, send, etag, control)
-            if kept is not None:
-                self.cache.put(key, kept)
+            await self.compute(key, scope, receive, send, etag, control)
             return
         await self.send_kept(send, kept, etag, control, head=scope["method"] == "HEAD")
+
+    async def kept_or_computed(self, key: str) -> Kept | None:
+        """The kept response for ``key``, after waiting for a request computing it; None: compute it."""
+        while True:
+            kept = self.cache.get(key)
+            if kept is not None:
+                return kept
+            computing = self.computing.get(key)
+            if computing is None:
+                return None
+            await computing.wait()
+            if self.cache.entries.get(key) is None:  # it could not be kept: compute it as well
+                return None
+
+    async def compute(self, key: str, scope: Scope, receive: Receive, send: Send, etag: str, control: str) -> None:
+        done = self.computing[key] = asyncio.Event()
+        try:
+            kept = await self.capture(scope, receive, send, etag, control)
+            if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
+                self.cache.put(key, kept)  # not if a build came in meanwhile
+        finally:
+            if self.computing.get(key) is done:
+                del self.computing[key]
+            done.set()
 
     def with_headers(self, send: Send, extra: dict[str, str] | None = None) -> Send:
         """``send`` with the security headers (and ``extra``) on the response's start."""
