@@ -3,13 +3,14 @@
     python -m bench                  the search benchmark, then the build benchmark
     python -m bench search [ARGS]    only ``bench.search_bench`` (ARGS passed on)
     python -m bench build [ARGS]     only ``bench.build_bench`` (ARGS passed on)
+    python -m bench export [ARGS]    only ``bench.export_bench`` (ARGS passed on)
 """
 
 import sys
 
-from . import build_bench, search_bench
+from . import build_bench, export_bench, search_bench
 
-BENCHMARKS = {"search": search_bench.main, "build": build_bench.main}
+BENCHMARKS = {"search": search_bench.main, "build": build_bench.main, "export": export_bench.main}
 
 
 def main(argv: list[str]) -> int:

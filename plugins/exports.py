@@ -9,3 +9,8 @@ from caselib.site import csvx, export, xlsx
 @hookimpl
 def register_output_renderer(datasette):
     return [export.output_renderer(xlsx.WRITER), export.output_renderer(csvx.WRITER)]
+
+
+@hookimpl
+def startup(datasette):
+    export.WRITING.start()

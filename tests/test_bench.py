@@ -126,3 +126,14 @@ def test_load_bench_serves_staff_refuses_the_abuse_and_follows_a_rebuild(data: P
     assert 2 == len(re.findall(r"rebuild \d: 1 changed in [\d.]+ s, visible [\d.]+ s after it started", output))
     errors = [re.split(r"\s{2,}", line.strip())[7] for line in output.splitlines() if re.match(r"^\S.* staff.*\ball\b", line)]
     assert errors and all(count == "0" for count in errors), output
+
+
+def test_export_bench_writes_every_case_with_each_writer(data: Path) -> None:
+    output = succeeded("bench", "export", "--smoke", "--data", str(data))
+
+    rows = {line.split()[1]: line.split() for line in output.splitlines()[2:]}
+    assert ["xlsx", "(openpyxl)", "xlsx", "csv", "/cases/cases.xlsx", "/cases/cases.csvx"] == [
+        word for line in output.splitlines()[2:] for word in line.split()[1:3] if not word[0].isdigit()
+    ]
+    assert {"50"} == {row[2] for row in rows.values()}  # every case, by every writer
+    assert (data / "results" / "export.json").is_file()

@@ -17,9 +17,9 @@ Datasette's own ``.csv`` stays as it is, for programs. What people get:
 - the download is named in Chinese after what it holds and the day, e.g.
   ``案例列表-受贿-2026-12-01.xlsx``;
 - the rows are read first, in one short read (a build waiting to commit
-  waits only for that), and written afterwards outside Datasette's query
-  threads, one export at a time per serving process, so a large export never
-  holds up the pages.
+  waits only for that), and written afterwards in a process of its own at a
+  lower priority (started with the site), one export at a time per serving
+  process, so a large export never holds up the pages.
 
 A writer (``xlsx.WRITER``, ``csvx.WRITER``) turns an :class:`Export` and its
 rows into bytes; this module does the rest for both.
@@ -28,12 +28,16 @@ rows into bytes; this module does the rest for both.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import datetime
 import json
 import math
 import re
 import sqlite3
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -56,6 +60,7 @@ PROGRESS_STEPS = 1_000  # SQLite instructions between time checks
 EXACT_INTEGER_LIMIT = 2**53  # larger integers lose digits as spreadsheet numbers
 ARRAY_SEPARATOR = "、"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+WRITER_NICENESS = 10  # exports yield the CPU to pages
 RENDERED_VIEWS = frozenset({"table", "database"})
 
 CASES_DATABASE = "cases"
@@ -270,17 +275,29 @@ def budgeted_rows(conn: sqlite3.Connection, sql: str, params: dict, budget: SqlB
 
 
 class Writing:
-    """One export written at a time per serving process, in a thread of its own,
-    never in Datasette's query threads."""
+    """Exports written in a process of their own, one at a time per serving
+    process and at a lower CPU priority: writing a large workbook is pure
+    Python work that would otherwise hold the serving process (and its pages)
+    for seconds. The process is started at the first export."""
 
     def __init__(self) -> None:
-        self._turn: asyncio.Semaphore | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(WRITER_NICENESS,))
+        return self._pool
+
+    def start(self) -> None:
+        """Start the writing process now (it takes a second or two), not at the first export."""
+        self.pool().submit(os.getpid)
 
     async def write(self, writer: Writer, export: Export, rows: list) -> bytes:
-        if self._turn is None:
-            self._turn = asyncio.Semaphore(1)
-        async with self._turn:
-            return await asyncio.to_thread(writer.write, export, rows)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool(), writer.write, export, rows)
+        except BrokenProcessPool as error:
+            self._pool = None  # the next export starts a new one
+            raise ExportError("导出进程意外退出，请稍后重试。") from error
 
 
 WRITING = Writing()
@@ -309,7 +326,7 @@ async def table_export(datasette: Datasette, request: Request, database: str, ta
         names, rows = await datasette.get_database(database).execute_fn(read)
     except sqlite3.OperationalError as error:
         raise ExportError(failure_message(error)) from error
-    return await WRITING.write(writer, Export(sheet, export_columns(names, database, table, site)), rows)
+    return await WRITING.write(writer, Export(sheet, export_columns(names, database, table, site)), [tuple(row) for row in rows])
 
 
 # ---------------------------------------------------------------- query rows
