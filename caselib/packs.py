@@ -42,12 +42,13 @@ class PackCase:
 @dataclass
 class Pack:
     id: str
-    path: str
+    path: str  # as messages name it
     title: str
     audience: str | None = None
     date: str | None = None
     description: str | None = None
     cases: list[PackCase] = field(default_factory=list)
+    file: str = ""  # relative to the packs folder, as the database keeps it (never the server's own path)
 
 
 ENTRY_FIELDS: dict[str, Rule] = {"id": CaseId(required=True), "note": Text()}
@@ -156,6 +157,7 @@ def load_packs(folder: Path | None, ids: set[str]) -> LoadedPacks:
         display = display_path(path)
         try:
             pack = parse_pack(path.read_bytes(), display, path.stem)
+            pack.file = path.relative_to(folder).as_posix()
         except InvalidInput as err:
             problems += err.problems
             continue

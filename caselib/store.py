@@ -151,7 +151,7 @@ def write_packs(db: sqlite_utils.Database, packs: list[Pack], digest: str) -> No
             "audience": p.audience,
             "date": p.date,
             "description": p.description,
-            "path": p.path,
+            "path": p.file or p.path,
             "case_count": len(p.cases),
         }
         for p in packs

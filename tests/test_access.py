@@ -231,3 +231,15 @@ def test_serve_refuses_an_accounts_file_it_cannot_use(tmp_path, content, message
     assert 2 == result.returncode
     assert message in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "cases.db").exists()  # refused before building anything
+
+
+def test_where_no_account_is_configured_there_is_no_signing_in(shipped_site):
+    assert 404 == shipped_site.get("/-/login").status_code
+    home = shipped_site.get("/").text
+    assert ("/-/login" in home, "Log in" in home, "工作人员登录" in home) == (False, False, False)
+
+
+def test_the_menu_offers_signing_in_in_chinese_only(site):
+    with httpx.Client(base_url=site, trust_env=False, timeout=30) as client:
+        home = client.get("/").text
+    assert ("Log in" in home, home.count('href="/-/login"')) == (False, 1)

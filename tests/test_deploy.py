@@ -70,8 +70,8 @@ class Unit:
         self.text = (DEPLOY / name).read_text(encoding="utf-8")
         self.places = {"/opt/caselib/.venv/bin/python": sys.executable, "/opt/caselib": str(REPO), **places}
 
-    def command(self, instance: str = "") -> list[str]:
-        line = re.search(r"^ExecStart=(.+)$", self.text, re.M).group(1)
+    def command(self, instance: str = "", setting: str = "ExecStart") -> list[str]:
+        line = re.search(rf"^{setting}=(.+)$", self.text, re.M).group(1)
         return [self.moved(word).replace("%i", instance) for word in shlex.split(line)]
 
     def moved(self, word: str) -> str:
@@ -98,7 +98,8 @@ class Backends:
     def start(self, port: int) -> subprocess.Popen:
         process = subprocess.Popen(self.unit.command(str(port)), env=self.environment, cwd=REPO,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        up(f"http://127.0.0.1:{port}/")
+        # as systemd does: started once the unit's ExecStartPost (the wait until it answers) is done
+        subprocess.run(self.unit.command(str(port), "ExecStartPost"), env=self.environment, cwd=REPO, check=True, timeout=150)
         return process
 
     def restart(self, n: int) -> None:
@@ -170,7 +171,7 @@ def test_pages_searches_exports_and_static_files_through_nginx(deployment):
     url, _, _, _ = deployment
     home = httpx.get(url + "/", trust_env=False)
     search = httpx.get(url + "/search?q=受贿", trust_env=False)
-    export = httpx.get(url + "/cases/cases.xlsx?violations__arraycontains=受贿", trust_env=False)
+    export = httpx.get(url + "/cases/cases.xlsx?violations__arraycontains=受贿", trust_env=False, timeout=60)
     style = httpx.get(url + "/static/site.css", trust_env=False, headers={"Accept-Encoding": "gzip"})
     app_css = httpx.get(url + "/-/static/app.css", trust_env=False)
     assert (200, "警示教育案例库" in home.text) == (home.status_code, True)
@@ -248,3 +249,10 @@ def test_the_systemd_units_are_valid(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.glob("*.service"))],
                             capture_output=True, text=True)
     assert (0, "") == (result.returncode, result.stderr.strip())
+
+
+def test_waiting_for_a_process_that_does_not_answer_gives_up_and_says_so():
+    port = free_port()
+    result = subprocess.run([sys.executable, "-m", "caselib.site.ready", str(port), "--timeout", "0.5"],
+                            cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert (1, f"http://127.0.0.1:{port}/ 在 0.5 秒内没有应答 (did not answer within 0.5 s)\n") == (result.returncode, result.stderr)

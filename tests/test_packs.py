@@ -131,3 +131,12 @@ def test_changing_only_a_pack_updates_the_database(library, tmp_path):
 def test_shipped_packs_build_with_shipped_cases(tmp_path):
     report = build(REPO / "cases", tmp_path / "cases.db", packs_dir=REPO / "packs")
     assert report.packs >= 2
+
+
+def test_the_database_names_a_pack_file_by_its_place_in_the_packs_folder(tmp_path):
+    db = tmp_path / "cases.db"
+    build(REPO / "cases", db, packs_dir=(REPO / "packs").resolve())
+    import sqlite3
+
+    paths = {row[0] for row in sqlite3.connect(db).execute("select path from packs")}
+    assert {p.relative_to(REPO / "packs").as_posix() for p in (REPO / "packs").rglob("*.yml")} == paths

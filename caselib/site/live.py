@@ -39,6 +39,7 @@ from typing import Awaitable, Callable
 from datasette.database import Database
 
 from . import DATABASE_NAME, SITE_ROOT
+from .accounts import login_enabled
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -53,6 +54,7 @@ CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "appl
 # The pages under /-/ show the server's paths, plugins, versions and settings;
 # only these are public (static files and signing in and out).
 PUBLIC_INTERNAL = ("/-/static/", "/-/static-plugins/", "/-/login", "/-/logout")
+SIGNING_IN = ("/-/login", "/-/logout")  # not there at all where no account is configured
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -193,7 +195,9 @@ def audience(scope: Scope) -> str:
     return "public"
 
 
-def is_internal(path: str) -> bool:
+def is_internal(path: str, can_sign_in: bool = True) -> bool:
+    if path.startswith(SIGNING_IN):
+        return not can_sign_in
     return path.startswith("/-/") and not path.startswith(PUBLIC_INTERNAL)
 
 
@@ -248,7 +252,7 @@ class LiveSite:
             await self.app(scope, receive, send)
             return
         identity = self.follow()
-        if is_internal(scope["path"]) and audience(scope) == "public":
+        if is_internal(scope["path"], login_enabled(self.datasette)) and audience(scope) == "public":
             await self.not_found(send)
             return
         if scope["method"] not in ("GET", "HEAD"):
