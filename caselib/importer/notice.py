@@ -20,6 +20,9 @@ name and the date at the end are not part of any case.
 
 Within a case the outcome starts at the first sentence that names a sanction
 or a decision ("受到……处分", "给予……", "移送……"); what comes before is the facts.
+A later paragraph that neither names the case's person nor refers back to
+them (给予其, 将其) is the notice's own word, read as commentary: no sanction
+is taken from it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import LibraryError
+from ..text import HAN
 from .phrases import for_matching, scanner
 
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -44,6 +48,14 @@ DATE_LINE = re.compile(
     r"(?P<date>(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?)(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*\)?$"
 )
 SENTENCE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")
+COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|令狐|公孙|慕容|尉迟|宇文|司徒|夏侯|端木|南宫|独孤|西门|万俟"
+# A person as notices name one: 张某, 李某某, 欧阳某某 (not the 县某 of 某县某局)
+NAME = re.compile(
+    rf"(?:{COMPOUND_SURNAMES}|[{HAN}])某某?"
+    r"(?![\u4e00-\u9fff]{0,2}?(?:局|院|县|区|市|省|镇|乡|村|公司|厂|委|办公室|科|处|派出所|站|队|中心|学校|医院|银行|集团|企业))"
+)
+# "其" standing for the person just named (给予其, 将其, 其涉嫌), not 其他 or 其中
+REFERS_BACK = re.compile(r"(?:给予|对|将|收缴|追缴|责令|免去|撤销|开除|^|[，,；;。：:])其(?![他中余实次])")
 HEADING_MAX = 80  # characters of a heading that is a whole line without a full stop
 TITLE_MAX = 100
 SIGN_OFF = re.compile(r"^[^，,。；;:：]{2,30}(?:纪委监委|纪委|监委|委员会|委|局|院|厅|办公室|政府|部|组)$")
@@ -186,10 +198,25 @@ def split_commentary(paragraphs: list[str]) -> tuple[list[str], list[str]]:
     return paragraphs, []
 
 
+def split_closing(outcome: list[str], heading: str) -> tuple[list[str], list[str]]:
+    """(the outcome, what follows it): after the outcome's first paragraph, a
+    paragraph that neither names the person the heading names nor refers back
+    to them ("决定给予其开除党籍处分") is the notice's own word ("对顶风违纪的，
+    该开除党籍的坚决开除党籍"), or about someone else: not this case's outcome."""
+    names = {m.group() for m in NAME.finditer(heading)}
+    if not names:
+        return outcome, []
+    for index, paragraph in enumerate(outcome[1:], 1):
+        if not any(name in paragraph for name in names) and not REFERS_BACK.search(paragraph):
+            return outcome[:index], outcome[index:]
+    return outcome, []
+
+
 def make_part(number: int, heading: str, paragraphs: list[str]) -> Part:
     own, commentary = split_commentary(paragraphs)
     facts, outcome = split_outcome(own)
-    return Part(number, heading, facts, outcome, commentary)
+    outcome, closing = split_closing(outcome, heading)
+    return Part(number, heading, facts, outcome, closing + commentary)
 
 
 def notice_title(lines: list[str]) -> str | None:
