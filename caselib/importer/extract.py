@@ -31,20 +31,15 @@ from ..frontmatter import Item
 from ..schema import BY_NAME, FIELDS, Field
 from ..text import HAN
 from ..vocab import vocabulary
-from .notice import Notice, Part
+from .notice import NAME, Notice, Part
 from .phrases import Scanner, for_matching, scanner
 
 DATE = re.compile(r"(\d{4})\s*年(?:\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?)?")
 PERIOD = re.compile(r"(\d{4})\s*年(?:\d{1,2}\s*月)?(?:\d{1,2}\s*日)?\s*(?:至|到|—|–|-|~)\s*(\d{4})\s*年")
 SUM = re.compile(r"(共计|合计|累计|总计|共|总额)?(?:人民币)?\s*(\d+(?:,\d{3})*(?:\.\d+)?)\s*(?:余|多)?\s*(万|亿)?\s*(?:余|多)?\s*元")
 APPROXIMATE = re.compile("余|多")
-COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|令狐|公孙|慕容|尉迟|宇文|司徒|夏侯|端木|南宫|独孤|西门|万俟"
-NAME = re.compile(
-    rf"(?:{COMPOUND_SURNAMES}|[{HAN}])某某?"
-    r"(?![\u4e00-\u9fff]{0,3}?(?:局|院|县|区|市|省|镇|乡|村|公司|厂|委|办|科|处|派出所|站|队|中心|学校|医院|银行|集团|企业))"
-)
 POSITION_WORDS = (
-    "党组书记 党委书记 副书记 书记员 书记 局长 院长 厅长 部长 主任 科长 处长 所长 站长 队长 庭长 检察长 检察官 法官 审判员 检察员 助理"
+    "党组书记 党委书记 副书记 书记员 书记 局长 院长 厅长 部长 主任 科长 处长 所长 站长 队长 庭长 股长 检察长 检察官 法官 审判员 检察员 助理"
     " 干部 科员 职员 民警 辅警 警员 总经理 经理 董事长 董事 会计 出纳 组长 委员 主席 县长 市长 区长 镇长 乡长 省长 州长 村长 支书"
     " 馆长 校长 园长 行长 监狱长 秘书 驾驶员 工作人员 负责人 主管 专员 调研员 巡视员 干事 教师 医生 总工程师 工程师 会长 社长 政委"
     " 教导员 统计员 网格员 文书 出纳员 保管员 审计员 业务员 代表"
@@ -53,7 +48,7 @@ POSITION_WORD = re.compile("|".join(sorted(POSITION_WORDS, key=len, reverse=True
 POSITION_START = re.compile(rf"(?:原|副|正|常务|代理|兼|党组|党委|党支部|党工委|党总支|[一二三四]级)*(?:{POSITION_WORD.pattern})")
 UNIT_END = re.compile(
     "(?:委员会|办公室|街道办事处|公司|集团|中心|派出所|监狱|政府|街道|社区|学校|大学|学院|中学|小学|医院|银行|企业|分局|支队|大队|中队"
-    "|局|院|委|厅|部|办|所|站|队|镇|乡|村|厂|署|会|社|馆|处|科|室|庭|县|区|市|省|州|旗)"
+    "|局|院|委|厅|部|办|所|站|队|镇|乡|村|厂|署|会|社|馆|处|科|股|室|庭|县|区|市|省|州|旗)"
 )
 CITY = re.compile(rf"[{HAN}]{{1,6}}?(?:市|州|盟|地区)")
 COUNTY = re.compile(rf"[{HAN}]{{1,6}}?(?:县|区|旗)")
