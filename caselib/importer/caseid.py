@@ -22,7 +22,7 @@ from ..text import HAN
 from .extract import POSITION_WORD, UNIT_END, Heading
 from .phrases import scanner
 
-SOME_PLACE = re.compile(rf"某[{HAN}]")  # 某县, 某局: a place or unit left unnamed
+SOME_PLACE = re.compile(rf"某[{HAN}]{{0,4}}?(?:街道|社区|省|市|州|区|县|旗|镇|乡|村)|某")  # 某县, 某街道, 某局: a place or unit left unnamed
 UNIT_NOISE = re.compile("人民|中华人民共和国|中国共产党|原")
 MATTER_NOISE = re.compile("^(?:严重|多次|长期|违规|违反|涉嫌)+")
 POST_MAX = 5  # characters of a post kept whole
