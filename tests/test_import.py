@@ -14,6 +14,8 @@ import yaml
 
 from caselib.cli import main
 
+REPO = Path(__file__).resolve().parent.parent
+
 # A typical-case notice numbered 1. 2. 3., dated under its title and signed at the end, with commentary.
 DOTTED = """\
 某市纪委监委公开通报三起违反中央八项规定精神典型问题
@@ -402,3 +404,35 @@ def test_help_explains_the_commands(capsys, argv, words):
     status, out, err = run(capsys, *argv)
     assert 0 == status
     assert [] == [w for w in words if w not in out]
+
+
+def console_block(readme: str, command: str) -> list[str]:
+    """The lines README shows after ``$ command`` in a console block."""
+    block = readme.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    return block.splitlines()
+
+
+def test_the_readme_shows_the_real_output_of_import(capsys, tmp_path, monkeypatch):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = "python build.py import examples/typical-notice.txt --to drafts"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "typical-notice.txt").write_bytes((REPO / "examples" / "typical-notice.txt").read_bytes())
+    (tmp_path / "drafts").mkdir()
+    status, out, err = run(capsys, *command.split()[2:])
+    assert (0, "") == (status, err)
+    assert console_block(readme, command) == out.splitlines()
+    shown = readme.split("One of the files it wrote:\n\n```markdown\n", 1)[1].split("```", 1)[0]
+    assert (tmp_path / "drafts" / "2023" / "2023-zhufanghechengxiang-fujuzhang-chihe.md").read_text(encoding="utf-8") == shown
+
+
+def test_the_readme_shows_the_real_output_of_new(capsys, tmp_path, monkeypatch):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = 'python build.py new "某县水利局副局长张某违规收受礼品礼金案" --to drafts'
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "drafts").mkdir()
+    status, out, err = run(capsys, "new", "某县水利局副局长张某违规收受礼品礼金案", "--to", "drafts")
+    shown_out, shown_err = console_block(readme, command)
+    today = datetime.date.today()
+    as_of_today = [line.replace("2026-12-01", today.isoformat()).replace("2026", today.strftime("%Y")) for line in (shown_out, shown_err)]
+    assert (0, as_of_today) == (status, [out.rstrip("\n"), err.rstrip("\n")])
