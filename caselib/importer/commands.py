@@ -70,14 +70,14 @@ DEFAULT_FOLDER = Path("cases")
 def make_import_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="build.py import", description=IMPORT_DESCRIPTION, epilog=IMPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="通报文件：.txt 等纯文本（UTF-8 或 GBK）或 .docx / notice files")
-    parser.add_argument("--to", type=Path, default=DEFAULT_FOLDER, metavar="DIR", help="写入的案例文件夹（默认 cases/） / cases folder to write into")
+    parser.add_argument("--to", type=Path, default=DEFAULT_FOLDER, metavar="DIR", help="写入的案例文件夹，须已存在（默认 cases/） / an existing cases folder to write into")
     return parser
 
 
 def make_new_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="build.py new", description=NEW_DESCRIPTION, epilog=NEW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("title", metavar="标题", help="案例标题，一般为“单位+职务+主要违纪违法行为+案” / the case's title")
-    parser.add_argument("--to", type=Path, default=DEFAULT_FOLDER, metavar="DIR", help="写入的案例文件夹（默认 cases/） / cases folder to write into")
+    parser.add_argument("--to", type=Path, default=DEFAULT_FOLDER, metavar="DIR", help="写入的案例文件夹，须已存在（默认 cases/） / an existing cases folder to write into")
     return parser
 
 
