@@ -16,6 +16,7 @@ from .public import public_path_for
 from .site import DEFAULT_PORT, default_workers, site_address, start_server, stop_server
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+COMMANDS = ("import", "new")  # build.py import …, build.py new …: their own arguments (caselib/importer/commands.py)
 DEFAULT_HOST = "127.0.0.1"
 
 DESCRIPTION = """\
@@ -42,6 +43,10 @@ examples:
                                      serve the office intranet; rebuild with build.py when cases change
   python build.py --watch            build, then rebuild on every saved change (no server: for a
                                      site served by other processes)
+
+adding cases (each with its own --help):
+  python build.py import 通报.txt [--to DIR]   导入通报：每个案例写成一个案例文件 / cases from notices
+  python build.py new "标题" [--to DIR]        按模板新建案例 / a new case file from the template
 """
 
 
@@ -189,6 +194,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        from .importer.commands import run
+
+        return run(argv)
     parser = make_parser()
     args = parser.parse_args(argv)
     check_usage(parser, args, argv)

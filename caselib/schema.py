@@ -10,7 +10,9 @@ description, how the front matter's value is validated (its rule, from
 - ``indexed``: an index on the column,
 - ``export``: a column of the exports (Excel, CSV, Word),
 - ``search``: the search index column it feeds (``title`` or ``labels``),
-- ``chart``: a chart of its own on the statistics page.
+- ``chart``: a chart of its own on the statistics page,
+- ``find``: where ``build.py import`` looks for it in a case of a notice
+  (the finders are in ``caselib/importer/extract.py``).
 
 Validation (the front-matter keys and their rules), the ``cases`` row and its
 columns, the search text, the facts panel, the export headers and the column
@@ -64,6 +66,7 @@ class Field:
     vocab: str = ""  # for a derived field: the vocabulary its values come from
     link: str = ""  # the faceted column its fact links to, when not its own
     default: str = ""  # the vocabulary code stored when the front matter says nothing
+    find: str = ""  # where build.py import finds it: "terms in <part>", "heading <piece>", or a finder's name
 
     @cached_property
     def vocabulary(self) -> Vocabulary | None:
@@ -143,20 +146,20 @@ def _province(case: "Case") -> str | None:
 FIELDS: tuple[Field, ...] = (
     Field("id", "案例编号", "Case id", "案例编号（文件名），案例的永久地址", derive=lambda case: case.id),
     Field("title", "标题", "Title", "标题", Text(required=True), search="title"),
-    Field("date", "日期", "Date", "处分或判决日期（YYYY-MM-DD、YYYY-MM 或 YYYY）", Date(required=True), fact=1, indexed=True),
+    Field("date", "日期", "Date", "处分或判决日期（YYYY-MM-DD、YYYY-MM 或 YYYY）", Date(required=True), fact=1, indexed=True, find="decision date"),
     Field("year", "年份", "Year", "年份（由日期得出）", derive=_year, sql=int, not_null=True, facet=True, indexed=True),
-    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), facet=True, search="labels"),
-    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), facet=True, search="labels", chart=True),
-    Field("disciplines", en="Disciplines", rule=Terms(vocabulary="disciplines"), search="labels"),
-    Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="labels", chart=True),
-    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="labels"),
-    Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="labels"),
-    Field("region", "地区", "Region", "地区", Text(), fact=2, link="province", search="labels"),
+    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), facet=True, search="labels", find="terms in heading, else facts"),
+    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), facet=True, search="labels", chart=True, find="terms in outcome"),
+    Field("disciplines", en="Disciplines", rule=Terms(vocabulary="disciplines"), search="labels", find="terms in case"),
+    Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="labels", chart=True, find="terms in case"),
+    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="labels", find="terms in heading and facts"),
+    Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="labels", find="terms in post"),
+    Field("region", "地区", "Region", "地区", Text(), fact=2, link="province", search="labels", find="heading place"),
     Field("province", en="Province", derive=_province, vocab="province", facet=True, indexed=True, search="labels"),
-    Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, search="labels"),
-    Field("position", "职务", "Post", "当事人职务", Text(), fact=4, search="labels"),
-    Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, header="涉案金额（元）"),
-    Field("period", "行为期间", "Period", "违纪违法行为发生的时间段", Text(), fact=9),
+    Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, search="labels", find="heading employer"),
+    Field("position", "职务", "Post", "当事人职务", Text(), fact=4, search="labels", find="heading post"),
+    Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, header="涉案金额（元）", find="sum"),
+    Field("period", "行为期间", "Period", "违纪违法行为发生的时间段", Text(), fact=9, find="span of years"),
     Field("source", "来源", "Source", "案例来源", Text()),
     Field("tags", "关键词", "Tags", "关键词", TextList(), search="labels"),
     Field("related", "关联案例", "Related cases", rule=Ids(), column=False, export=False),

@@ -62,6 +62,8 @@ _INVISIBLE_CODES = _invisible_code_points()
 INVISIBLE = re.compile(f"[{CONTROLS}{character_class(_INVISIBLE_CODES)}]")
 UNSEEN = re.compile(f"[{CONTROLS}{character_class([c for c in _INVISIBLE_CODES if c not in SHAPING])}]")
 QUOTES = str.maketrans({"“": '"', "”": '"'})
+# Full-width forms of ASCII (U+FF01-FF5E) and the ideographic space, one character for one.
+HALFWIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
 
 
 def is_invisible(ch: str) -> bool:
@@ -76,6 +78,14 @@ def nfkc(text: str) -> str:
 def fold(text: str) -> str:
     """The form compared when matching: NFKC, every invisible character dropped."""
     return INVISIBLE.sub("", nfkc(text))
+
+
+def halfwidth(text: str) -> str:
+    """``text`` with full-width digits, letters and punctuation as ASCII
+    (２０２３年５月 -> 2023年5月, ３．６万 -> 3.6万, （一） -> (一)), one
+    character for one, so that a position in the result is the same position
+    in ``text``: for finding things in text that is kept as written."""
+    return text.translate(HALFWIDTH)
 
 
 def plain(text: str) -> str:

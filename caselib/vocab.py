@@ -64,6 +64,7 @@ class Vocabulary:
     link_table: str | None = None
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    phrases: tuple[tuple[str, str | None], ...] = ()  # how notices name values (build.py import): pattern, spelling
 
     def __post_init__(self) -> None:
         self.by_code = {t.code: t for t in self.terms}
@@ -101,11 +102,27 @@ class Vocabulary:
         """The term whose label or alias ``text`` starts with (the longest
         such spelling), in any letter case; a Latin spelling must end at a
         word's end (Shanxi is not the start of Shanxian)."""
+        found = self.match_at_start(text)
+        return found[0] if found else None
+
+    def match_at_start(self, text: str) -> tuple[Term, str] | None:
+        """As :meth:`at_start`, with the spelling that matched (in its normalised form)."""
         key = normalise_key(text)
         for written, term in self._longest_first:
             if key.startswith(written) and not (written.isascii() and key[len(written) : len(written) + 1].isalnum()):
-                return term
+                return term, written
         return None
+
+    def spellings(self) -> dict[str, tuple[Term, ...]]:
+        """Every Chinese label, alias and expansion as written in the
+        vocabulary, with the term(s) it names (双开: both expulsions)."""
+        found: dict[str, tuple[Term, ...]] = {}
+        for term in self.terms:
+            for spelling in (term.zh, *term.aliases):
+                found.setdefault(spelling, (term,))
+        for spelling, codes in self.expansions.items():
+            found[spelling] = tuple(self.by_code[c] for c in codes)
+        return found
 
     def labels(self) -> list[str]:
         return [t.zh for t in self.terms]
@@ -150,6 +167,7 @@ def vocabularies() -> dict[str, Vocabulary]:
             link_table=spec.get("link_table"),
             expansions={k: tuple(v) for k, v in spec.get("expansions", {}).items()},
             ambiguous={k: tuple(v) for k, v in spec.get("ambiguous", {}).items()},
+            phrases=tuple((str(p["text"]), p["means"]) for p in spec.get("phrases", [])),
         )
     return result
 
