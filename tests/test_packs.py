@@ -54,6 +54,12 @@ def test_good_pack():
         ("title: x\ncases:\n  - Bad_Id\n", ['packs/a-pack.yml:3: cases: "Bad_Id" is not a case id (lower-case letters, digits and -, as in the file name without .md)']),
         ("title: x\ndate: 2025-13-01\ncases: [a]\n", ['packs/a-pack.yml:2: date: "2025-13-01" is not a real date (month must be in 1..12)']),
         ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases.notes: unknown key — did you mean "note"?']),
+        ("title: x\ncases:\n  - id: a\n    question: y\n", ['packs/a-pack.yml:4: cases.question: unknown key — did you mean "questions"?']),
+        ("title: x\ncases:\n  - id: a\n    questions:\n      k: v\n", ["packs/a-pack.yml:5: cases.questions: expected a value or a list, not a mapping"]),
+        (
+            "title: x\ncases:\n  - id: a\n    questions:\n      - 问题\n      - [x]\n",
+            ["packs/a-pack.yml:6: cases.questions: list items must be plain values, not lists or mappings"],
+        ),
         ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: while parsing a flow sequence started on line 1, did not find expected ',' or ']'"]),
         ('title: ""\ncases: [a]\n', ["packs/a-pack.yml:1: title: is required and must not be empty"]),
         ("title: x\ncases: [a]\ntitle: y\n", ["packs/a-pack.yml:3: title: duplicate key (first given on line 1)"]),
