@@ -137,7 +137,7 @@ def every_export_and_table(client: httpx.Client) -> list[str]:
     paths = [f"/cases/{table}.json?_size=max&_shape=array" for table in tables]
     paths += [f"/cases/{table}.csv?_size=max&_stream=on" for table in tables]
     paths += ["/cases/_files.json", "/cases/_build.json", "/cases/cases_fts.json"]
-    for fmt in ("json", "csv", "csvx", "xlsx"):
+    for fmt in ("json", "csv", "csvx", "xlsx", "docx"):
         paths += [f"/cases/cases.{fmt}?_size=max", f"/cases/case_texts.{fmt}?_size=max"]
         paths += [f"/cases/search.{fmt}?q={quote(word)}&violation=&_size=max" for word in ("案", "内部", "蔺某", "公车")]
         paths += [f"/cases/pack_cases_export.{fmt}?pack={pack}&_size=max" for pack in ("2025-neibu-tongbao", "2025-sange-guiding")]
@@ -145,6 +145,10 @@ def every_export_and_table(client: httpx.Client) -> list[str]:
         paths += [f"/search?q={quote(word)}", f"/cases/cases?_search={quote(word)}", f"/cases/cases.json?_search={quote(word)}"]
     for case_id in INTERNAL_IDS:
         paths += [f"/cases/cases/{case_id}", f"/cases/cases/{case_id}.json", f"/cases/case_texts/{case_id}.json", f"/packs/{case_id}"]
+        paths += [f"/packs/{case_id}.docx", f"/packs/{case_id}.docx?participants=1", f"/packs/{case_id}?participants=1&full=1"]
+    for pack in ("2024-baxiang-guiding", "2025-sange-guiding"):
+        paths += [f"/packs/{pack}.docx", f"/packs/{pack}.docx?participants=1", f"/packs/{pack}?participants=1&full=1"]
+    paths += [f"/cases/cases.docx?_search={quote(word)}" for word in ("内部", "公车", "查询")]
     sql = ["select * from cases", "select title from cases where visibility = '内部'", "select * from pragma_database_list",
            "attach database 'cases.db' as full"]
     paths += [f"/cases.json?sql={quote(q)}" for q in sql] + [f"/cases/cases.json?_where={quote('1=1')}"]
@@ -171,7 +175,7 @@ def test_signed_in_staff_read_everything(site):
         pages = {
             path: readable(client.get(path))
             for path in [f"/cases/cases/{INTERNAL_IDS[0]}", f"/packs/{INTERNAL_IDS[2]}", "/cases/cases", "/search?q=" + quote("蔺某"),
-                         "/cases/cases.csvx?_size=max", "/statistics"]
+                         "/cases/cases.csvx?_size=max", "/statistics", "/cases/cases.docx", f"/packs/{INTERNAL_IDS[2]}.docx"]
         }
         count = client.get("/cases/cases.json?_size=1").json()["filtered_table_rows_count"]
     assert 47 == count
@@ -180,6 +184,8 @@ def test_signed_in_staff_read_everything(site):
     assert INTERNAL_TEXT[6] in pages[f"/packs/{INTERNAL_IDS[2]}"]
     assert INTERNAL_IDS[0] in pages["/search?q=" + quote("蔺某")]
     assert {INTERNAL_IDS[0], INTERNAL_IDS[1], INTERNAL_TEXT[1]} <= set(found_markers(pages["/cases/cases.csvx?_size=max"]))
+    assert {INTERNAL_TEXT[0], INTERNAL_TEXT[1], "蔺某"} <= set(found_markers(pages["/cases/cases.docx"]))  # a leak would be seen in a booklet
+    assert {INTERNAL_TEXT[0], INTERNAL_TEXT[6]} <= set(found_markers(pages[f"/packs/{INTERNAL_IDS[2]}.docx"]))
 
 
 def test_a_wrong_password_or_a_forged_cookie_reads_nothing_internal(site):
