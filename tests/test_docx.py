@@ -1,14 +1,18 @@
 """Word booklets, opened with python-docx as a trainer's Word would open them:
 a pack in teaching order (the trainer's version with the teaching notes, the
 participants' without), any case list and the ranked search as a 案例汇编,
-the fonts of official documents, and case text that stays text."""
+the fonts of official documents, and case text that stays text; and
+LibreOffice (Debian's libreoffice-writer, installed by ``make test``)
+printing them to PDF."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+import shutil
 import sqlite3
+import subprocess
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
@@ -286,3 +290,77 @@ def test_case_text_stays_text_and_lists_keep_their_start(cases, make_site):
 def test_what_is_not_a_case_list_is_refused_in_chinese(shipped_site, path, status, message):
     response = shipped_site.get(path)
     assert (status, True) == (response.status_code, message in response.text)
+
+
+# ---------------------------------------------------------------- through an office suite
+
+
+def office() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+NO_OFFICE = "LibreOffice (soffice, Debian's libreoffice-writer) is not installed; the booklets are not printed to PDF"
+NO_POPPLER = "pdftotext (Debian's poppler-utils) is not installed; the printed booklet's text is not read back"
+
+
+def printed(document: bytes, folder: Path, name: str) -> Path:
+    """The document printed to PDF by LibreOffice, as a trainer's office suite would print it."""
+    source = folder / f"{name}.docx"
+    source.write_bytes(document)
+    profile = (folder / "office-profile").as_uri()
+    subprocess.run(
+        [office(), f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", str(folder / "pdf"), str(source)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return folder / "pdf" / f"{name}.pdf"
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext separates pages with form feeds)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, timeout=120).stdout.decode("utf-8")
+    return text.split("\f")[:-1]
+
+
+@pytest.fixture(scope="module")
+def printed_booklets(trainer, participants, shipped_site, tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("printed")
+    documents = {"trainer": trainer.content, "participants": participants.content, "list": shipped_site.get("/cases/cases.docx").content}
+    return {name: printed(body, folder, name) for name, body in documents.items()}
+
+
+@pytest.mark.skipif(office() is None, reason=NO_OFFICE)
+@pytest.mark.parametrize("name", ["trainer", "participants", "list"])
+def test_libreoffice_prints_the_booklets_to_pdf(printed_booklets, name):
+    pdf = printed_booklets[name].read_bytes()
+    assert (b"%PDF-", True) == (pdf[:5], b"%%EOF" in pdf[-1024:])
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.skipif(office() is None, reason=NO_OFFICE)
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason=NO_POPPLER)
+def test_the_printed_pack_has_its_cover_contents_cases_and_page_numbers(printed_booklets, shipped_db):
+    pack = query(shipped_db, "select * from packs where id = :id", {"id": PACK})[0]
+    rows = pack_cases(shipped_db)
+    trainer, for_participants = pdf_pages(printed_booklets["trainer"]), pdf_pages(printed_booklets["participants"])
+    cover, contents, *cases = [flat(page) for page in trainer]
+    assert (flat(pack["title"]) in cover, "培训用（含教学提示）" in cover, "—" in cover) == (True, True, False)  # no number on the cover
+    assert [flat(title) in contents for title in numbered(rows)] == [True] * len(rows)
+    assert [f"—{n}—" for n in range(2, len(trainer) + 1)] == [re.findall(r"—\d+—", page)[-1] for page in [contents, *cases]]
+    starts = [next(n for n, page in enumerate(cases) if page.startswith(flat(title))) for title in numbered(rows)]
+    assert sorted(starts) == starts and 0 == starts[0]  # each case starts a page, in teaching order
+    notes = [flat(row["note"]) for row in rows]
+    assert ([True] * len(rows), [False] * len(rows)) == (
+        [note in "".join(cases) for note in notes],
+        [note in "".join(flat(page) for page in for_participants) for note in notes],
+    )
+
+
+@pytest.mark.skipif(office() is None, reason=NO_OFFICE)
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason=NO_POPPLER)
+def test_the_printed_list_booklet_holds_every_case(printed_booklets, shipped_site):
+    listed = shipped_site.json("/cases/cases.json?_size=max&_shape=objects")["rows"]
+    text = "".join(flat(page) for page in pdf_pages(printed_booklets["list"]))
+    assert [True] * len(listed) == [text.count(flat(title)) >= 2 for title in numbered(listed)]  # in the contents and as a heading
