@@ -39,6 +39,10 @@ INTERNAL_TEXT = [
 MARKERS = INTERNAL_IDS + INTERNAL_TEXT
 PASSWORD = "a-staff-password-for-tests"
 CRAWL_LIMIT = 500
+PUBLIC_BOOKLETS = [
+    "/cases/cases.docx?_size=max", f"/cases/search.docx?q={quote('案')}&violation=&_size=max",
+    "/packs/2025-sange-guiding.docx", "/packs/2025-sange-guiding.docx?participants=1",
+]
 LINK = re.compile(r"""(?:href|src|action)=["']([^"'#]+)""")
 
 
@@ -92,6 +96,13 @@ def readable(response: httpx.Response) -> str:
         with zipfile.ZipFile(io.BytesIO(response.content)) as book:
             return "\n".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
     return response.content.decode("utf-8", "replace")
+
+
+def word_document(response: httpx.Response) -> bool:
+    if response.status_code != 200 or response.content[:2] != b"PK":
+        return False
+    with zipfile.ZipFile(io.BytesIO(response.content)) as package:
+        return "word/document.xml" in package.namelist()
 
 
 def found_markers(text: str) -> list[str]:
@@ -160,7 +171,10 @@ def test_an_anonymous_visitor_meets_no_internal_case_anywhere(site):
     with httpx.Client(base_url=site, trust_env=False, timeout=60) as client:
         pages = crawl(client, site, ["/", "/cases/cases", "/search?q=%E6%A1%88", "/packs", "/statistics", "/cases"])
         pages.update({path: readable(client.get(path)) for path in every_export_and_table(client)})
+        booklets = [client.get(path) for path in PUBLIC_BOOKLETS]
     assert len(pages) > 150
+    assert [True] * len(booklets) == [word_document(b) for b in booklets]  # the public booklets are served, not refused
+    assert "某县人民检察院检察官李某未如实记录报告领导干部过问案件案" in pages["/cases/cases.docx?_size=max"]  # the public cases are there
     leaks = {path: found_markers(without_echoes(path, text)) for path, text in pages.items() if found_markers(without_echoes(path, text))}
     assert {} == leaks
 
