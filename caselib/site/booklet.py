@@ -26,8 +26,6 @@ from typing import Union
 from .. import schema
 from ..render import SECTION_TITLES, sanitise
 
-# The facts table of each case: date, unit, post, rank, violations, sanctions, amount.
-FACT_FIELDS = ("date", "unit", "position", "rank", "violations", "sanctions", "amount")
 FACT_SEPARATOR = "、"
 BULLETS = ("•", "◦", "▪")
 SECTION_ID = re.compile(r"^section-([a-z]+)$")
@@ -335,17 +333,17 @@ def body_sections(body_html: str) -> list[Section]:
 
 
 def facts(row: dict) -> list[Fact]:
-    """The facts table's rows: the case's date, unit, post, rank, violations, sanctions and amount, as present."""
+    """The facts table's rows (``schema.BOOKLET_FACTS``: date, unit, post, rank,
+    violations, sanctions and amount), as present."""
     found = []
-    for name in FACT_FIELDS:
-        field_ = schema.BY_NAME[name]
-        value = row.get(name)
+    for fact in schema.BOOKLET_FACTS:
+        value = row.get(fact.name)
         if value in (None, ""):
             continue
-        shown = field_.display(value)
+        shown = fact.display(value)
         text = FACT_SEPARATOR.join(shown) if isinstance(shown, list) else shown
         if text:
-            found.append(Fact(field_.label, text))
+            found.append(Fact(fact.label, text))
     return found
 
 
