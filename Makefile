@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-CHROMIUM := /usr/bin/chromium
-NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: serve test setup system build check bench clean
@@ -34,11 +32,15 @@ $(INSTALLED): pyproject.toml
 
 # What the tests need from Debian: Chromium for the page tests (never a
 # browser download), CJK fonts so that screenshots of the Chinese pages are
-# readable, and nginx for the deployment test. RUNLEVEL=1 keeps the package
-# from starting a system nginx.
+# readable, nginx for the deployment test, LibreOffice (Writer and Calc) and
+# poppler-utils to open the Word and Excel exports in an office suite and
+# read the printed PDF back. Installed only when dpkg lists one of them as
+# not installed; RUNLEVEL=1 keeps the package from starting a system nginx.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk nginx libreoffice-writer libreoffice-calc poppler-utils
 system:
-	@[ -x $(CHROMIUM) ] && [ -d /usr/share/fonts/opentype/noto ] && [ -x $(NGINX) ] || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk nginx >/dev/null; }
+	@dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | grep -c '^install ok installed$$' | grep -qx $(words $(SYSTEM_PACKAGES)) || \
+	  { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; }
 
 bench: $(INSTALLED)
 	$(PY) -m bench

@@ -9,11 +9,15 @@ A pack is ``packs/<id>.yml``::
     cases:
       - id: 2016-fayuan-fuyuanzhang-ganyu-anjian
         note: 讨论过问案件的记录报告要求
+        questions:
+          - 如果领导打招呼，你会怎样记录报告？
       - 2021-jianchazhang-ganyu-anjian
 
 It is read and validated like a case's front matter, by the same reader and
 the same field rules: every problem is reported as ``path:line: field:
-message``, and unknown case ids are errors.
+message``, and unknown case ids are errors. An entry's ``note`` is for the trainer only
+(the participants' version leaves it out); its ``questions`` (discussion
+questions, one per line) are printed after the case in both versions.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 from .discover import display_path
 from .errors import InvalidInput, Problem
-from .fields import CaseId, Date, FieldProblem, FieldProblems, Rule, Text, validate
+from .fields import CaseId, Date, FieldProblem, FieldProblems, Rule, Text, TextList, validate
 from .frontmatter import Item, Mapping, Sequence, Value, YamlReader
 from .source import ID_PATTERN, decode
 from .text import shown
@@ -37,6 +41,7 @@ class PackCase:
     id: str
     note: str | None
     line: int
+    questions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -51,16 +56,16 @@ class Pack:
     file: str = ""  # relative to the packs folder, as the database keeps it (never the server's own path)
 
 
-ENTRY_FIELDS: dict[str, Rule] = {"id": CaseId(required=True), "note": Text()}
+ENTRY_FIELDS: dict[str, Rule] = {"id": CaseId(required=True), "note": Text(), "questions": TextList()}
 
 
 @dataclass(frozen=True)
 class Entries(Rule):
-    """A pack's cases in teaching order: each a case id, or ``id:`` with ``note:``."""
+    """A pack's cases in teaching order: each a case id, or ``id:`` with ``note:`` and ``questions:``."""
 
     def convert(self, value: Value, line: int) -> list[PackCase]:
         if not isinstance(value, Sequence):
-            raise FieldProblem(value.line, "list the cases one per line: '- case-id', or '- id: case-id' with 'note: …'")
+            raise FieldProblem(value.line, "list the cases one per line: '- case-id', or '- id: case-id' with 'note: …' and 'questions: […]'")
         entries: list[PackCase] = []
         problems: list[FieldProblem] = []
         seen: dict[str, int] = {}
@@ -86,11 +91,12 @@ class Entries(Rule):
         if isinstance(child, Item):
             return PackCase(CaseId().convert(child, child.line), None, child.line)
         if not isinstance(child, Mapping):
-            raise FieldProblem(child.line, "each case is an id, or 'id:' with an optional 'note:'")
+            raise FieldProblem(child.line, "each case is an id, or 'id:' with an optional 'note:' and 'questions:'")
         validated = validate(child.entries, ENTRY_FIELDS, "", within="cases", line=child.line)
         if validated.problems:
             raise FieldProblems([FieldProblem(p.line, p.message, p.column, field=p.field) for p in validated.problems])
-        return PackCase(validated.values["id"], validated.values.get("note"), child.line)  # type: ignore[arg-type]
+        values = validated.values
+        return PackCase(values["id"], values.get("note"), child.line, values.get("questions") or [])  # type: ignore[arg-type]
 
 
 PACK_FIELDS: dict[str, Rule] = {

@@ -6,6 +6,7 @@ description, how the front matter's value is validated (its rule, from
 ``fields``) or how the build derives it, and what each consumer does with it:
 
 - ``fact``: its place in the case page's facts panel,
+- ``booklet``: its place in the facts table of each case in a Word booklet,
 - ``facet``: faceted on the case list (metadata.yml names the same facets),
 - ``indexed``: an index on the column,
 - ``export``: a column of the exports (Excel, CSV, Word),
@@ -57,6 +58,7 @@ class Field:
     column: bool = True  # a column of ``cases``
     not_null: bool = False
     fact: int | None = None
+    booklet: int | None = None
     facet: bool = False
     indexed: bool = False
     export: bool = True
@@ -146,19 +148,19 @@ def _province(case: "Case") -> str | None:
 FIELDS: tuple[Field, ...] = (
     Field("id", "案例编号", "Case id", "案例编号（文件名），案例的永久地址", derive=lambda case: case.id),
     Field("title", "标题", "Title", "标题", Text(required=True), search="title"),
-    Field("date", "日期", "Date", "处分或判决日期（YYYY-MM-DD、YYYY-MM 或 YYYY）", Date(required=True), fact=1, indexed=True, find="decision date"),
+    Field("date", "日期", "Date", "处分或判决日期（YYYY-MM-DD、YYYY-MM 或 YYYY）", Date(required=True), fact=1, booklet=1, indexed=True, find="decision date"),
     Field("year", "年份", "Year", "年份（由日期得出）", derive=_year, sql=int, not_null=True, facet=True, indexed=True),
-    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), facet=True, search="labels", find="terms in heading, else facts"),
-    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), facet=True, search="labels", chart=True, find="terms in outcome"),
+    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), booklet=5, facet=True, search="labels", find="terms in heading, else facts"),
+    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), booklet=6, facet=True, search="labels", chart=True, find="terms in outcome"),
     Field("disciplines", en="Disciplines", rule=Terms(vocabulary="disciplines"), search="labels", find="terms in case"),
     Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="labels", chart=True, find="terms in case"),
-    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="labels", find="terms in heading and facts"),
+    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, booklet=4, facet=True, indexed=True, search="labels", find="terms in heading and facts"),
     Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="labels", find="terms in post"),
     Field("region", "地区", "Region", "地区", Text(), fact=2, link="province", search="labels", find="heading place"),
     Field("province", en="Province", derive=_province, vocab="province", facet=True, indexed=True, search="labels"),
-    Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, search="labels", find="heading employer"),
-    Field("position", "职务", "Post", "当事人职务", Text(), fact=4, search="labels", find="heading post"),
-    Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, header="涉案金额（元）", find="sum"),
+    Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, booklet=2, search="labels", find="heading employer"),
+    Field("position", "职务", "Post", "当事人职务", Text(), fact=4, booklet=3, search="labels", find="heading post"),
+    Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, booklet=7, header="涉案金额（元）", find="sum"),
     Field("period", "行为期间", "Period", "违纪违法行为发生的时间段", Text(), fact=9, find="span of years"),
     Field("source", "来源", "Source", "案例来源", Text()),
     Field("tags", "关键词", "Tags", "关键词", TextList(), search="labels"),
@@ -184,6 +186,7 @@ VOCABULARY_FIELDS = tuple(f for f in FIELDS if f.vocabulary is not None)
 # Multi-valued vocabularies with a link table (case_violations …): faceted and filtered through it.
 LINKED = tuple(f.vocabulary for f in VOCABULARY_FIELDS if f.vocabulary is not None and f.vocabulary.link_table)
 FACTS = tuple(sorted((f for f in FIELDS if f.fact), key=lambda f: f.fact or 0))
+BOOKLET_FACTS = tuple(sorted((f for f in FIELDS if f.booklet), key=lambda f: f.booklet or 0))
 FACETS = tuple(f.name for f in FIELDS if f.facet)
 CHARTS = tuple(f for f in FIELDS if f.chart)
 

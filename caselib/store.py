@@ -8,6 +8,7 @@ a database given by ``atomic.atomic_database``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -38,7 +39,7 @@ FTS_TABLE = "cases_fts"
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
 BUILD_TABLE = "_build"
 FILES_TABLE = "_files"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # The long texts live in their own table, one row per case. Kept out of
 # ``cases``, they leave its rows a few hundred bytes: a search matching most
 # of 100,000 cases then reads far fewer pages for its count, its page and
@@ -73,7 +74,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db["pack_cases"].create(
-        {"pack_id": str, "case_id": str, "position": int, "note": str},
+        {"pack_id": str, "case_id": str, "position": int, "note": str, "questions": str},
         pk=("pack_id", "case_id"),
         foreign_keys=[("pack_id", "packs", "id"), ("case_id", "cases", "id")],
     )
@@ -157,7 +158,9 @@ def write_packs(db: sqlite_utils.Database, packs: list[Pack], digest: str) -> No
         for p in packs
     )
     db["pack_cases"].insert_all(
-        {"pack_id": p.id, "case_id": c.id, "position": n, "note": c.note} for p in packs for n, c in enumerate(p.cases)
+        {"pack_id": p.id, "case_id": c.id, "position": n, "note": c.note, "questions": json.dumps(c.questions, ensure_ascii=False) if c.questions else None}
+        for p in packs
+        for n, c in enumerate(p.cases)
     )
     db[BUILD_TABLE].insert({"key": "packs", "value": digest}, pk="key", replace=True)
 

@@ -1,4 +1,5 @@
-"""The site's own pages (home, case pages, ranked search, statistics, packs),
+"""The site's own pages (home, case pages, ranked search, statistics, packs
+and their Word booklets),
 the reading list of cases and the Chinese words for Datasette's own pages."""
 
 from datasette import hookimpl
@@ -7,7 +8,9 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
 from caselib import search
-from caselib.site import accounts, listing, pages, words
+from caselib.site import accounts, booklets, listing, pages, words
+
+NO_PACK = "没有这个培训专题。"
 
 
 @hookimpl
@@ -78,12 +81,24 @@ async def packs_page(datasette, request):
     return Response.html(await datasette.render_template("packs.html", context, request=request))
 
 
+def participants(request) -> bool:
+    """The participants' version (no teaching notes): ?participants=1."""
+    return request.args.get("participants") == "1"
+
+
 async def pack_page(datasette, request):
     full = request.args.get("full") == "1"
-    context = await pages.pack_context(datasette, request.url_vars["pack_id"], full)
+    context = await pages.pack_context(datasette, request.url_vars["pack_id"], full, participants(request))
     if context is None:
-        raise NotFound("没有这个培训专题。")
+        raise NotFound(NO_PACK)
     return Response.html(await datasette.render_template("pack.html", context, request=request))
+
+
+async def pack_docx(datasette, request):
+    response = await booklets.pack_document(datasette, request.url_vars["pack_id"], participants(request))
+    if response is None:
+        raise NotFound(NO_PACK)
+    return response
 
 
 @hookimpl
@@ -93,4 +108,5 @@ def register_routes():
         (r"^/statistics$", statistics_page),
         (r"^/packs$", packs_page),
         (r"^/packs/(?P<pack_id>[a-z0-9][a-z0-9-]*)$", pack_page),
+        (r"^/packs/(?P<pack_id>[a-z0-9][a-z0-9-]*)\.docx$", pack_docx),
     ]

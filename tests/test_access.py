@@ -39,6 +39,10 @@ INTERNAL_TEXT = [
 MARKERS = INTERNAL_IDS + INTERNAL_TEXT
 PASSWORD = "a-staff-password-for-tests"
 CRAWL_LIMIT = 500
+PUBLIC_BOOKLETS = [
+    "/cases/cases.docx?_size=max", f"/cases/search.docx?q={quote('案')}&violation=&_size=max",
+    "/packs/2025-sange-guiding.docx", "/packs/2025-sange-guiding.docx?participants=1",
+]
 LINK = re.compile(r"""(?:href|src|action)=["']([^"'#]+)""")
 
 
@@ -94,6 +98,13 @@ def readable(response: httpx.Response) -> str:
     return response.content.decode("utf-8", "replace")
 
 
+def word_document(response: httpx.Response) -> bool:
+    if response.status_code != 200 or response.content[:2] != b"PK":
+        return False
+    with zipfile.ZipFile(io.BytesIO(response.content)) as package:
+        return "word/document.xml" in package.namelist()
+
+
 def found_markers(text: str) -> list[str]:
     return [marker for marker in MARKERS if marker in text]
 
@@ -137,7 +148,7 @@ def every_export_and_table(client: httpx.Client) -> list[str]:
     paths = [f"/cases/{table}.json?_size=max&_shape=array" for table in tables]
     paths += [f"/cases/{table}.csv?_size=max&_stream=on" for table in tables]
     paths += ["/cases/_files.json", "/cases/_build.json", "/cases/cases_fts.json"]
-    for fmt in ("json", "csv", "csvx", "xlsx"):
+    for fmt in ("json", "csv", "csvx", "xlsx", "docx"):
         paths += [f"/cases/cases.{fmt}?_size=max", f"/cases/case_texts.{fmt}?_size=max"]
         paths += [f"/cases/search.{fmt}?q={quote(word)}&violation=&_size=max" for word in ("案", "内部", "蔺某", "公车")]
         paths += [f"/cases/pack_cases_export.{fmt}?pack={pack}&_size=max" for pack in ("2025-neibu-tongbao", "2025-sange-guiding")]
@@ -145,6 +156,10 @@ def every_export_and_table(client: httpx.Client) -> list[str]:
         paths += [f"/search?q={quote(word)}", f"/cases/cases?_search={quote(word)}", f"/cases/cases.json?_search={quote(word)}"]
     for case_id in INTERNAL_IDS:
         paths += [f"/cases/cases/{case_id}", f"/cases/cases/{case_id}.json", f"/cases/case_texts/{case_id}.json", f"/packs/{case_id}"]
+        paths += [f"/packs/{case_id}.docx", f"/packs/{case_id}.docx?participants=1", f"/packs/{case_id}?participants=1&full=1"]
+    for pack in ("2024-baxiang-guiding", "2025-sange-guiding"):
+        paths += [f"/packs/{pack}.docx", f"/packs/{pack}.docx?participants=1", f"/packs/{pack}?participants=1&full=1"]
+    paths += [f"/cases/cases.docx?_search={quote(word)}" for word in ("内部", "公车", "查询")]
     sql = ["select * from cases", "select title from cases where visibility = '内部'", "select * from pragma_database_list",
            "attach database 'cases.db' as full"]
     paths += [f"/cases.json?sql={quote(q)}" for q in sql] + [f"/cases/cases.json?_where={quote('1=1')}"]
@@ -156,7 +171,10 @@ def test_an_anonymous_visitor_meets_no_internal_case_anywhere(site):
     with httpx.Client(base_url=site, trust_env=False, timeout=60) as client:
         pages = crawl(client, site, ["/", "/cases/cases", "/search?q=%E6%A1%88", "/packs", "/statistics", "/cases"])
         pages.update({path: readable(client.get(path)) for path in every_export_and_table(client)})
+        booklets = [client.get(path) for path in PUBLIC_BOOKLETS]
     assert len(pages) > 150
+    assert [True] * len(booklets) == [word_document(b) for b in booklets]  # the public booklets are served, not refused
+    assert "某县人民检察院检察官李某未如实记录报告领导干部过问案件案" in pages["/cases/cases.docx?_size=max"]  # the public cases are there
     leaks = {path: found_markers(without_echoes(path, text)) for path, text in pages.items() if found_markers(without_echoes(path, text))}
     assert {} == leaks
 
@@ -171,7 +189,7 @@ def test_signed_in_staff_read_everything(site):
         pages = {
             path: readable(client.get(path))
             for path in [f"/cases/cases/{INTERNAL_IDS[0]}", f"/packs/{INTERNAL_IDS[2]}", "/cases/cases", "/search?q=" + quote("蔺某"),
-                         "/cases/cases.csvx?_size=max", "/statistics"]
+                         "/cases/cases.csvx?_size=max", "/statistics", "/cases/cases.docx", f"/packs/{INTERNAL_IDS[2]}.docx"]
         }
         count = client.get("/cases/cases.json?_size=1").json()["filtered_table_rows_count"]
     assert 47 == count
@@ -180,6 +198,8 @@ def test_signed_in_staff_read_everything(site):
     assert INTERNAL_TEXT[6] in pages[f"/packs/{INTERNAL_IDS[2]}"]
     assert INTERNAL_IDS[0] in pages["/search?q=" + quote("蔺某")]
     assert {INTERNAL_IDS[0], INTERNAL_IDS[1], INTERNAL_TEXT[1]} <= set(found_markers(pages["/cases/cases.csvx?_size=max"]))
+    assert {INTERNAL_TEXT[0], INTERNAL_TEXT[1], "蔺某"} <= set(found_markers(pages["/cases/cases.docx"]))  # a leak would be seen in a booklet
+    assert {INTERNAL_TEXT[0], INTERNAL_TEXT[6]} <= set(found_markers(pages[f"/packs/{INTERNAL_IDS[2]}.docx"]))
 
 
 def test_a_wrong_password_or_a_forged_cookie_reads_nothing_internal(site):

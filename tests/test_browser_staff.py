@@ -34,6 +34,8 @@ PAGES = {
     "packs": "/packs",
     "pack": "/packs/2025-sange-guiding",
     "pack-handout": "/packs/2025-sange-guiding?full=1",
+    "pack-participants": "/packs/2025-sange-guiding?participants=1",
+    "pack-participants-handout": "/packs/2025-sange-guiding?participants=1&full=1",
     "tables": "/cases",
     "lookup-table": "/cases/violation_types",
     "query": "/cases/violation_counts",
@@ -45,7 +47,8 @@ PAGES = {
 }
 NOT_FOUND = {"not-found"}
 STATUS = {"not-found": 404, "sql-refused": 403}
-PHONE_PAGES = ["home", "case-list", "case", "english-case", "search", "statistics", "packs", "pack", "pack-handout"]
+PHONE_PAGES = ["home", "case-list", "case", "english-case", "search", "statistics", "packs", "pack", "pack-handout", "pack-participants",
+               "pack-participants-handout"]
 # Datasette's English, which staff must not meet on these pages.
 ENGLISH = ["Apply", "sorted by", "View and edit SQL", "This data as", "Error 404", "Powered by", "Custom SQL", "Search:",
            "Next page", "rows", "Advanced export", "Queries took"]

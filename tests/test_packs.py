@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import subprocess
 import sys
 
@@ -21,6 +22,9 @@ description: 以案为鉴。
 cases:
   - id: second
     note: 先讲这个
+    questions:
+      - 如果是你，会怎样拒绝？
+      - 为什么要记录报告？
   - first
 """
 
@@ -37,11 +41,12 @@ def problems(text: str, pack_id: str = "a-pack") -> list[str]:
 
 def test_good_pack():
     pack = parse(PACK)
-    assert ("严守“三个规定”专题", "2025-06-18", [("second", "先讲这个", 6), ("first", None, 8)]) == (
+    assert ("严守“三个规定”专题", "2025-06-18", [("second", "先讲这个", 6), ("first", None, 11)]) == (
         pack.title,
         pack.date,
         [(c.id, c.note, c.line) for c in pack.cases],
     )
+    assert [["如果是你，会怎样拒绝？", "为什么要记录报告？"], []] == [c.questions for c in pack.cases]
 
 
 @pytest.mark.parametrize(
@@ -54,6 +59,12 @@ def test_good_pack():
         ("title: x\ncases:\n  - Bad_Id\n", ['packs/a-pack.yml:3: cases: "Bad_Id" is not a case id (lower-case letters, digits and -, as in the file name without .md)']),
         ("title: x\ndate: 2025-13-01\ncases: [a]\n", ['packs/a-pack.yml:2: date: "2025-13-01" is not a real date (month must be in 1..12)']),
         ("title: x\ncases:\n  - id: a\n    notes: y\n", ['packs/a-pack.yml:4: cases.notes: unknown key — did you mean "note"?']),
+        ("title: x\ncases:\n  - id: a\n    question: y\n", ['packs/a-pack.yml:4: cases.question: unknown key — did you mean "questions"?']),
+        ("title: x\ncases:\n  - id: a\n    questions:\n      k: v\n", ["packs/a-pack.yml:5: cases.questions: expected a value or a list, not a mapping"]),
+        (
+            "title: x\ncases:\n  - id: a\n    questions:\n      - 问题\n      - [x]\n",
+            ["packs/a-pack.yml:6: cases.questions: list items must be plain values, not lists or mappings"],
+        ),
         ("title: [x\n", ["packs/a-pack.yml:2: YAML syntax error: while parsing a flow sequence started on line 1, did not find expected ',' or ']'"]),
         ('title: ""\ncases: [a]\n', ["packs/a-pack.yml:1: title: is required and must not be empty"]),
         ("title: x\ncases: [a]\ntitle: y\n", ["packs/a-pack.yml:3: title: duplicate key (first given on line 1)"]),
@@ -140,3 +151,33 @@ def test_the_database_names_a_pack_file_by_its_place_in_the_packs_folder(tmp_pat
 
     paths = {row[0] for row in sqlite3.connect(db).execute("select path from packs")}
     assert {p.relative_to(REPO / "packs").as_posix() for p in (REPO / "packs").rglob("*.yml")} == paths
+
+
+VERSIONS = [
+    ("/packs/session-one", True, False),
+    ("/packs/session-one?full=1", True, True),
+    ("/packs/session-one?participants=1", False, False),
+    ("/packs/session-one?participants=1&full=1", False, True),
+]
+
+
+@pytest.mark.parametrize("path,with_notes,full", VERSIONS)
+def test_the_participants_version_leaves_the_teaching_notes_out_and_keeps_the_questions(library, tmp_path, path, with_notes, full):
+    cases, packs = library
+    build(cases.root, tmp_path / "cases.db", packs_dir=packs)
+    site = Site(tmp_path / "cases.db")
+    try:
+        page = site.get(path).text
+    finally:
+        site.close()
+    assert (with_notes, with_notes) == ("先讲这个" in page, '<p class="pack-note">教学提示：' in page)
+    assert '<ol><li>如果是你，会怎样拒绝？</li><li>为什么要记录报告？</li></ol>' in page
+    assert (full, full) == ('<h2 id="section-facts">基本案情</h2>' in page, '<h2 id="section-outcome">处理结果</h2>' in page)
+    links = [
+        '<a href="/packs/session-one?full=1">讲义视图</a>',
+        '<a href="/packs/session-one.docx">下载 Word（培训用，含教学提示）</a>',
+        '<a href="/packs/session-one?participants=1&amp;full=1">学员版讲义</a>',
+        '<a href="/packs/session-one.docx?participants=1">下载 Word（学员版，不含教学提示）</a>',
+    ]
+    assert [True] * 4 == [link in page for link in links]
+    assert ("培训用（含教学提示）" if with_notes else "学员版（不含教学提示）") in re.search(r'<dd class="pack-edition">(.*?)</dd>', page).group(1)

@@ -40,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from datasette.utils import escape_sqlite, path_with_removed_args
@@ -377,7 +377,12 @@ def download_name(title: str, request: Request, today: datetime.date | None = No
         for key in request.args
         if key == "_search" or not key.startswith("_")
     ]
-    picked = FILENAME_FORBIDDEN.sub(" ", "-".join(v.strip() for v in values if v.strip()))[:NAME_PARTS_LIMIT].strip(" -")
+    return named(title, values, today)
+
+
+def named(title: str, parts: Sequence[str], today: datetime.date | None = None) -> str:
+    """``title-part-part-day``: no character a file name cannot hold, the parts cut to NAME_PARTS_LIMIT characters."""
+    picked = FILENAME_FORBIDDEN.sub(" ", "-".join(v.strip() for v in parts if v.strip()))[:NAME_PARTS_LIMIT].strip(" -")
     short = FILENAME_FORBIDDEN.sub(" ", BRACKETED.sub("", title)).strip() or "导出"
     day = (today or datetime.date.today()).isoformat()
     return "-".join(part for part in (short, picked, day) if part)
@@ -392,11 +397,16 @@ def content_disposition(stem: str, ascii_stem: str, extension: str) -> str:
 
 
 def download(body: bytes, stem: str, ascii_stem: str, writer: Writer) -> Response:
+    return attachment(body, stem, ascii_stem, writer.content_type, writer.saved_as)
+
+
+def attachment(body: bytes, stem: str, ascii_stem: str, content_type: str, extension: str) -> Response:
+    """A file to save: its bytes, type and name (see content_disposition)."""
     return Response(
         body=body,
         status=200,
-        content_type=writer.content_type,
-        headers={"content-disposition": content_disposition(stem, ascii_stem, writer.saved_as)},
+        content_type=content_type,
+        headers={"content-disposition": content_disposition(stem, ascii_stem, extension)},
     )
 
 
@@ -405,8 +415,23 @@ def can_render(view_name: str, sql: str | None) -> bool:
     return view_name in RENDERED_VIEWS and sql is not None
 
 
-def output_renderer(writer: Writer) -> dict:
-    """Datasette's output renderer for one writer (registered by plugins/exports.py)."""
+@dataclass(frozen=True)
+class Rendering:
+    """What Datasette hands an output renderer: the request and the page's data."""
+
+    datasette: Datasette
+    request: Request
+    database: str
+    table: str | None
+    query_name: str | None
+    data: dict
+    columns: list[str]
+    rows: list
+
+
+def renderer(extension: str, produce: Callable[[Rendering], Awaitable[Response]], can_render: Callable[..., bool]) -> dict:
+    """A Datasette output renderer: a table export always starts at the first
+    row (``_next`` is dropped by a redirect); ``produce`` makes the response."""
 
     async def render(
         datasette: Datasette,
@@ -418,15 +443,24 @@ def output_renderer(writer: Writer) -> dict:
         columns: list[str],
         rows: list,
     ) -> Response:
-        if table:
-            if request.args.get("_next"):
-                return Response.redirect(path_with_removed_args(request, {"_next"}))
-            body = await table_export(datasette, request, database, table, data, writer)
-            title = datasette.table_metadata(database, table).get("title") or table
-        else:
-            body = await query_export(datasette, request, database, query_name, data, columns, rows, writer)
-            title = await query_title(datasette, request, database, query_name)
-        name = table or query_name or database
-        return download(body, download_name(title, request), f"{name}-{datetime.date.today().isoformat()}", writer)
+        if table and request.args.get("_next"):
+            return Response.redirect(path_with_removed_args(request, {"_next"}))
+        return await produce(Rendering(datasette, request, database, table, query_name, data, columns, rows))
 
-    return {"extension": writer.extension, "render": render, "can_render": can_render}
+    return {"extension": extension, "render": render, "can_render": can_render}
+
+
+def output_renderer(writer: Writer) -> dict:
+    """Datasette's output renderer for one writer (registered by plugins/exports.py)."""
+
+    async def produce(r: Rendering) -> Response:
+        if r.table:
+            body = await table_export(r.datasette, r.request, r.database, r.table, r.data, writer)
+            title = r.datasette.table_metadata(r.database, r.table).get("title") or r.table
+        else:
+            body = await query_export(r.datasette, r.request, r.database, r.query_name, r.data, r.columns, r.rows, writer)
+            title = await query_title(r.datasette, r.request, r.database, r.query_name)
+        name = r.table or r.query_name or r.database
+        return download(body, download_name(title, r.request), f"{name}-{datetime.date.today().isoformat()}", writer)
+
+    return renderer(writer.extension, produce, can_render)

@@ -19,6 +19,7 @@ from datasette.utils import path_with_removed_args, path_with_replaced_args
 
 from .. import schema
 from . import DATABASE_NAME, load_metadata
+from .booklet import MAX_CASES
 from .words import column_label
 
 LIST_PATH = f"/{DATABASE_NAME}/cases"
@@ -190,10 +191,16 @@ def exports(request, count: int | None, renderers: dict) -> list[Chip]:
     chips = [
         Chip("Excel 表格", address(request, kept, f"{LIST_PATH}.xlsx")),
         Chip("CSV（Excel 可直接打开）", address(request, kept, f"{LIST_PATH}.csvx")),
+        Chip(booklet_label(count), address(request, kept, f"{LIST_PATH}.docx")),
     ]
     if "json" in renderers:
         chips.append(Chip("JSON", renderers["json"]))
     return chips
+
+
+def booklet_label(count: int) -> str:
+    """The Word booklet's link, with the most cases it holds when the list has more."""
+    return f"Word 案例汇编（收录前 {MAX_CASES} 个）" if count > MAX_CASES else "Word 案例汇编"
 
 
 def case_list(request, rows, facet_results: list[dict], count: int | None, next_url: str | None, renderers: dict) -> CaseList:

@@ -12,6 +12,7 @@ from .. import schema
 from ..render import SECTION_TITLES, sanitise
 from ..vocab import vocabulary
 from . import DATABASE_NAME, charts
+from .booklet import MAX_CASES, stored_questions
 
 SEARCH_QUERY = "search"
 EXAMPLE_QUERIES = ("受贿", "违规吃喝", "干预司法", "购物卡", "酒驾", "公车私用", "律师 宴请")
@@ -72,6 +73,8 @@ async def search_context(datasette, q: str, violation: str, page: str = "1") -> 
         "csv_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.csvx?{params}",
         "examples": EXAMPLE_QUERIES,
         "xlsx_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.xlsx?{params}",
+        "docx_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.docx?{params}",
+        "docx_cap": MAX_CASES,
         "json_url": f"/{DATABASE_NAME}/{SEARCH_QUERY}.json?{params}&_shape=objects",
         "list_url": f"/{DATABASE_NAME}/cases?" + urlencode({"_search": q}),
     }
@@ -257,25 +260,60 @@ async def packs_context(datasette) -> dict:
     return {"packs": rows}
 
 
-async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
+PACK_CASES_SQL = """
+select t.*, c.*, pc.position as pack_position, pc.note as note, pc.questions as questions
+from pack_cases pc join cases c on c.id = pc.case_id join case_texts t on t.id = c.id
+where pc.pack_id = :id order by pc.position
+"""
+
+
+async def pack_rows(datasette, pack_id: str) -> tuple[dict, list[dict]] | None:
+    """A pack's row and its cases' rows (with their texts, notes and questions) in teaching order."""
     found = await _rows(datasette, "select * from packs where id = :id", {"id": pack_id})
     if not found:
         return None
-    cases = await _rows(
-        datasette,
-        """
-        select pc.position, pc.note, c.id, c.title, c.year, c.date, c.violations, c.sanctions, t.facts, t.lessons, t.body_html
-        from pack_cases pc join cases c on c.id = pc.case_id join case_texts t on t.id = c.id
-        where pc.pack_id = :id order by pc.position
-        """,
-        {"id": pack_id},
-    )
+    return found[0], await _rows(datasette, PACK_CASES_SQL, {"id": pack_id})
+
+
+def pack_address(pack_id: str, *, participants: bool = False, full: bool = False, docx: bool = False) -> str:
+    """A pack's page, handout or Word booklet, in the trainer's or the participants' version."""
+    args = {**({"participants": "1"} if participants else {}), **({"full": "1"} if full and not docx else {})}
+    return f"/packs/{pack_id}{'.docx' if docx else ''}" + (f"?{urlencode(args)}" if args else "")
+
+
+def pack_versions(pack_id: str) -> list[dict]:
+    """The two versions a pack page offers: the trainer's and the participants'."""
+    return [
+        {
+            "participants": participants,
+            "label": label,
+            "page": pack_address(pack_id, participants=participants),
+            "handout": pack_address(pack_id, participants=participants, full=True),
+            "docx": pack_address(pack_id, participants=participants, docx=True),
+            "handout_label": handout,
+            "docx_label": docx,
+        }
+        for participants, label, handout, docx in (
+            (False, "培训用（含教学提示）", "讲义视图", "下载 Word（培训用，含教学提示）"),
+            (True, "学员版（不含教学提示）", "学员版讲义", "下载 Word（学员版，不含教学提示）"),
+        )
+    ]
+
+
+async def pack_context(datasette, pack_id: str, full: bool, participants: bool = False) -> dict | None:
+    """A pack's page or handout: the trainer's version with the teaching notes,
+    the participants' without; the discussion questions in both."""
+    found = await pack_rows(datasette, pack_id)
+    if found is None:
+        return None
+    pack, rows = found
     items = []
-    for row in cases:
+    for row in rows:
         item = {
             **_summary(row),
-            "number": row["position"] + 1,
-            "note": row["note"],
+            "number": row["pack_position"] + 1,
+            "note": None if participants else row["note"],
+            "questions": stored_questions(row["questions"]),
             "sanctions": json.loads(row["sanctions"] or "[]"),
             "facts": row["facts"],
             "lessons": row["lessons"],
@@ -284,10 +322,14 @@ async def pack_context(datasette, pack_id: str, full: bool) -> dict | None:
             item["body_html"] = Markup(sanitise(row["body_html"] or ""))
         items.append(item)
     params = urlencode({"pack": pack_id, "_size": "max"})
+    versions = pack_versions(pack_id)
     return {
-        "pack": found[0],
+        "pack": pack,
         "cases": items,
         "full": full,
+        "participants": participants,
+        "versions": versions,
+        "current": versions[1 if participants else 0],
         "csv_url": f"/{DATABASE_NAME}/pack_cases_export.csvx?{params}",
         "xlsx_url": f"/{DATABASE_NAME}/pack_cases_export.xlsx?{params}",
         "json_url": f"/{DATABASE_NAME}/pack_cases_export.json?{params}&_shape=objects",

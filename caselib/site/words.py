@@ -51,7 +51,7 @@ LOOKUP_NAMES = {
     "notin": "不属于",
 }
 PARAMETERS = {"q": "检索词", "violation": "违规类型", "pack": "专题编号", "limit": "最多条数", "offset": "跳过条数"}
-RENDERERS = {"json": "JSON", "xlsx": "Excel 表格", "csvx": "CSV（Excel 可直接打开）"}
+RENDERERS = {"json": "JSON", "xlsx": "Excel 表格", "csvx": "CSV（Excel 可直接打开）", "docx": "Word 案例汇编"}
 
 
 def error_title(status: int | None) -> str:
