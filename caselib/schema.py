@@ -9,7 +9,8 @@ description, how the front matter's value is validated (its rule, from
 - ``facet``: faceted on the case list (metadata.yml names the same facets),
 - ``indexed``: an index on the column,
 - ``export``: a column of the exports (Excel, CSV, Word),
-- ``search``: the search index column it feeds (``title`` or ``labels``),
+- ``search``: the search index column it feeds (``title``, ``labels`` for text
+  facts, ``terms`` for vocabulary values: every name of each value),
 - ``chart``: a chart of its own on the statistics page.
 
 Validation (the front-matter keys and their rules), the ``cases`` row and its
@@ -145,14 +146,14 @@ FIELDS: tuple[Field, ...] = (
     Field("title", "标题", "Title", "标题", Text(required=True), search="title"),
     Field("date", "日期", "Date", "处分或判决日期（YYYY-MM-DD、YYYY-MM 或 YYYY）", Date(required=True), fact=1, indexed=True),
     Field("year", "年份", "Year", "年份（由日期得出）", derive=_year, sql=int, not_null=True, facet=True, indexed=True),
-    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), facet=True, search="labels"),
-    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), facet=True, search="labels", chart=True),
-    Field("disciplines", en="Disciplines", rule=Terms(vocabulary="disciplines"), search="labels"),
-    Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="labels", chart=True),
-    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="labels"),
-    Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="labels"),
+    Field("violations", en="Violation types", rule=Terms(required=True, vocabulary="violations"), facet=True, search="terms"),
+    Field("sanctions", en="Sanctions", rule=Terms(vocabulary="sanctions"), facet=True, search="terms", chart=True),
+    Field("disciplines", en="Disciplines", rule=Terms(vocabulary="disciplines"), search="terms"),
+    Field("form", en="Four forms", rule=Terms(vocabulary="form"), fact=7, facet=True, indexed=True, search="terms", chart=True),
+    Field("rank", en="Rank", rule=Terms(vocabulary="rank"), fact=5, facet=True, indexed=True, search="terms"),
+    Field("personnel", en="Personnel category", rule=Terms(vocabulary="personnel"), fact=6, facet=True, indexed=True, search="terms"),
     Field("region", "地区", "Region", "地区", Text(), fact=2, link="province", search="labels"),
-    Field("province", en="Province", derive=_province, vocab="province", facet=True, indexed=True, search="labels"),
+    Field("province", en="Province", derive=_province, vocab="province", facet=True, indexed=True, search="terms"),
     Field("unit", "单位", "Unit", "当事人所在单位", Text(), fact=3, search="labels"),
     Field("position", "职务", "Post", "当事人职务", Text(), fact=4, search="labels"),
     Field("amount", "涉案金额", "Amount", "涉案金额（元）", Amount(), fact=8, header="涉案金额（元）"),

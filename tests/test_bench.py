@@ -126,3 +126,10 @@ def test_load_bench_serves_staff_refuses_the_abuse_and_follows_a_rebuild(data: P
     assert 2 == len(re.findall(r"rebuild \d: 1 changed in [\d.]+ s, visible [\d.]+ s after it started", output))
     errors = [re.split(r"\s{2,}", line.strip())[7] for line in output.splitlines() if re.match(r"^\S.* staff.*\ball\b", line)]
     assert errors and all(count == "0" for count in errors), output
+
+
+def test_judged_ranks_the_twenty_queries(tmp_path: Path) -> None:
+    out = succeeded("bench.judged", "--data", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.split() and line.split()[0] in ("mean", "受贿", "双开")]
+    assert 3 == len(rows)
+    assert (tmp_path / "results" / "judged.json").is_file()
