@@ -5,9 +5,11 @@
 For each size: generate a corpus (cached), build it with the project's own
 build, then compare on the same data and the same queries the project's
 search (``cjk-bigram``), Datasette's default FTS5 setup (``unicode61``), an
-FTS5 trigram index, the project's index text with a one-character prefix index
-(``cjk-bigram+prefix1``) and a LIKE scan. The ground truth is a plain scan of
-every case's searchable text with the meaning of ``caselib.search.contains``.
+FTS5 trigram index, the index as it was before vocabulary names, one script
+and English stems (``before``: the bigram text with unicode61 and a
+one-character prefix index, labels in Chinese and English only) and a LIKE
+scan. The ground truth is a plain scan of every case's searchable text with
+the meaning of ``caselib.search.contains``.
 One table per size on stdout, JSON in DATA/results/search-SIZE.json; see
 bench/README.md.
 """
@@ -40,13 +42,15 @@ from caselib.pipeline import build
 from caselib.rows import searchable_parts
 from caselib.site import datasette, load_metadata, load_settings
 from caselib.source import source_from_bytes
-from caselib.text import fold
+from caselib.text import fold, one_script
 from caselib.vocab import vocabularies
+
+import opencc
 
 from . import common, generate
 
 SECTION_ORDER = ("facts", "outcome", "analysis", "lessons", "rules", "reform")
-CATEGORIES = ("zh1", "zh2", "zh3", "zh4", "zh5", "zh6", "phrase", "absent", "en", "mixed", "multi")
+CATEGORIES = ("zh1", "zh2", "zh3", "zh4", "zh5", "zh6", "phrase", "absent", "en", "mixed", "multi", "alias", "trad")
 ZH_CATEGORIES = ("zh1", "zh2", "zh3", "zh4", "zh5", "zh6", "phrase", "absent")
 # Scored apart: punctuation only, a quoted phrase whose words are apart,
 # full-width latin letters, upper case, a term ending in punctuation.
@@ -74,6 +78,7 @@ class Approach:
     name: str
     fts_options: str | None
     rewritten: bool
+    before: bool = False  # the searchable text as it was: no vocabulary names but labels, no script folding
 
     @property
     def folder(self) -> str:
@@ -84,7 +89,7 @@ APPROACHES = (
     Approach("cjk-bigram", None, True),
     Approach("unicode61", "", False),
     Approach("trigram", ", tokenize='trigram'", False),
-    Approach("cjk-bigram+prefix1", ", prefix='1', tokenize='unicode61 remove_diacritics 2'", True),
+    Approach("before", ", prefix='1', tokenize='unicode61 remove_diacritics 2'", True, before=True),
 )
 BY_NAME = {a.name: a for a in APPROACHES}
 
@@ -110,9 +115,10 @@ class Corpus:
     """Every case's searchable text, read back from the built database.
 
     Rebuilt from the stored columns as the contract defines it (title; other
-    text and the sections; region, unit, position, tags and the vocabulary
-    labels in Chinese and English, the derived province's among them),
-    independently of the build's code, and
+    text and the sections; region, unit, position and tags; every name of
+    the case's vocabulary values: label, English label, code, aliases and a
+    shorthand such as 双开 when the case has all it stands for, the derived
+    province's among them), independently of the build's code, and
     checked against ``caselib.rows.searchable_parts`` on re-parsed files.
     """
 
@@ -127,8 +133,9 @@ class Corpus:
         self.paths = [row["path"] for row in rows]
         self.dates = [row["date"] for row in rows]
         self.parts = [self._parts(row, by_zh) for row in rows]
+        self.before = [self._before(row, by_zh) for row in rows]
         self.rowid_index = {r: i for i, r in enumerate(self.rowids)}
-        self.normalised = [tuple(fold(p).casefold() for p in parts) for parts in self.parts]
+        self.normalised = [tuple(one_script(fold(p)).casefold() for p in parts) for parts in self.parts]
         # One string for substring scans; "\0" is neither CJK nor a word
         # character, so a Chinese term cannot match across two columns or cases.
         pieces = ["\0".join(parts) + "\0\0" for parts in self.normalised]
@@ -138,17 +145,28 @@ class Corpus:
         self.haystack = "".join(pieces)
 
     @staticmethod
-    def _parts(row: sqlite3.Row, by_zh: dict) -> tuple[str, str, str]:
-        labels = []
-        for name in ("violations", "sanctions", "disciplines"):
-            for label in json.loads(row[name] or "[]"):
-                labels += [by_zh[name][label].zh, by_zh[name][label].en]
-        for name in ("form", "rank", "personnel", "province"):
-            if row[name]:
-                labels += [by_zh[name][row[name]].zh, by_zh[name][row[name]].en]
+    def _labels(row: sqlite3.Row) -> list[tuple[str, list[str]]]:
+        found = [(name, json.loads(row[name] or "[]")) for name in ("violations", "sanctions", "disciplines")]
+        return found + [(name, [row[name]] if row[name] else []) for name in ("form", "rank", "personnel", "province")]
+
+    @classmethod
+    def _parts(cls, row: sqlite3.Row, by_zh: dict) -> tuple[str, str, str, str]:
+        names = []
+        for name, labels in cls._labels(row):
+            terms = [by_zh[name][label] for label in labels]
+            names += [n for t in terms for n in (t.zh, t.en, t.code, *t.aliases)]
+            codes = {t.code for t in terms}
+            names += [short for short, expanded in vocabularies()[name].expansions.items() if codes.issuperset(expanded)]
         body = [row["other_text"], *(row[c] for c in SECTION_ORDER)]
-        meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]"), *labels]
-        return row["title"], "\n".join(p for p in body if p), "\n".join(p for p in meta if p)
+        meta = [row["region"], row["unit"], row["position"], *json.loads(row["tags"] or "[]")]
+        return row["title"], "\n".join(p for p in body if p), "\n".join(p for p in meta if p), "\n".join(names)
+
+    @classmethod
+    def _before(cls, row: sqlite3.Row, by_zh: dict) -> tuple[str, str, str]:
+        """The searchable text before: labels in Chinese and English beside the text facts."""
+        title, body, meta, _ = cls._parts(row, by_zh)
+        labels = [n for name, values in cls._labels(row) for label in values for n in (by_zh[name][label].zh, by_zh[name][label].en)]
+        return title, body, "\n".join(p for p in [meta, *labels] if p)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -160,7 +178,7 @@ class Corpus:
         for i in indices:
             path = cases.joinpath(*self.paths[i].split("/")[1:])  # stored as cases/2019/x.md
             parts = searchable_parts(parse_case(source_from_bytes(path.read_bytes(), str(path), path.stem)))
-            if (parts["title"], parts["body"], parts["labels"]) != self.parts[i]:
+            if (parts["title"], parts["body"], parts["labels"], parts["terms"]) != self.parts[i]:
                 mismatches.append(self.ids[i])
         return {"checked": len(indices), "mismatches": mismatches}
 
@@ -185,7 +203,7 @@ class Corpus:
         """
         result: set[int] | None = None
         for term in searched_terms(query):
-            folded = fold(term).casefold()
+            folded = one_script(fold(term)).casefold()
             segments = [m.group(0) for m in search.SEGMENT.finditer(folded)]
             if len(segments) == 1 and search.CJK_RUN.fullmatch(segments[0]):
                 hits = self._substring_hits(segments[0])
@@ -230,7 +248,7 @@ def pick_substrings(picked: Picked, corpus: Corpus, per_length: int, rng: random
         while len(picked.queries) < wanted and attempts < per_length * 200:
             attempts += 1
             parts = corpus.normalised[rng.randrange(len(corpus))]
-            column = rng.choices(range(3), weights=[len(p) + 1 for p in parts])[0]
+            column = rng.choices(range(len(parts)), weights=[len(p) + 1 for p in parts])[0]
             runs = [m.group(0) for m in search.CJK_RUN.finditer(parts[column]) if len(m.group(0)) >= length]
             if runs:
                 run = rng.choices(runs, weights=[len(r) for r in runs])[0]
@@ -288,6 +306,27 @@ def pick_mixed(picked: Picked, corpus: Corpus, per_length: int, rng: random.Rand
         picked.add(fixed, "mixed")
 
 
+def pick_aliases(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Other names of vocabulary values: aliases, codes, English labels and shorthands."""
+    names = sorted({n for v in vocabularies().values() for t in v.terms for n in (*t.aliases, t.code, t.en)} |
+                   {short for v in vocabularies().values() for short in v.expansions})
+    for name in rng.sample(names, min(len(names), per_length)):
+        picked.add(name, "alias")
+    for fixed in ("酒驾", "醉驾", "双开", "公车私用", "吃拿卡要", "泄露案情", "drunk-driving"):
+        picked.add(fixed, "alias")
+
+
+def pick_traditional(picked: Picked, per_length: int, rng: random.Random) -> None:
+    """Chinese queries already picked, written in traditional characters."""
+    s2t = opencc.OpenCC("s2t")
+    pool = [q["q"] for q in picked.queries if q["category"] in ("zh2", "zh3", "zh4", "phrase")]
+    converted = [t for t in dict.fromkeys(s2t.convert(q) for q in pool) if one_script(t) != t]
+    for query in rng.sample(converted, min(len(converted), per_length)):
+        picked.add(query, "trad")
+    for fixed in ("受賄", "賄賂", "違規吃喝", "購物卡", "干預司法"):
+        picked.add(fixed, "trad")
+
+
 def pick_multi(picked: Picked, per_length: int, rng: random.Random) -> None:
     """Two-term queries: a few fixed ones, and pairs of the two-character substrings."""
     zh2 = [q["q"] for q in picked.queries if q["category"] == "zh2"]
@@ -307,6 +346,8 @@ def pick_queries(corpus: Corpus, per_length: int, rng: random.Random) -> list[di
     pick_english(picked, corpus, per_length, rng)
     pick_mixed(picked, corpus, per_length, rng)
     pick_multi(picked, per_length, rng)
+    pick_aliases(picked, per_length, rng)
+    pick_traditional(picked, per_length, rng)
     return picked.queries
 
 
@@ -327,7 +368,7 @@ def fts_size_mb(db: Path) -> float:
     return (size or 0) / 1e6
 
 
-def fill_fts(db: Path, create_sql: str, corpus: Corpus, rewritten: bool) -> float:
+def fill_fts(db: Path, create_sql: str, corpus: Corpus, rewritten: bool, before: bool = False) -> float:
     """Replace ``cases_fts`` in ``db`` with ``create_sql``'s table filled with
     the searchable text (bigram-rewritten or raw) and optimized; seconds."""
     conn = sqlite3.connect(db, isolation_level=None)
@@ -337,8 +378,10 @@ def fill_fts(db: Path, create_sql: str, corpus: Corpus, rewritten: bool) -> floa
     started = time.perf_counter()
     conn.execute("begin")
     conn.execute(create_sql)
-    rows = ((rowid, *(search.index_text(p) if rewritten else p for p in parts)) for rowid, parts in zip(corpus.rowids, corpus.parts))
-    conn.executemany("insert into cases_fts (rowid, title, body, labels) values (?, ?, ?, ?)", rows)
+    texts = corpus.before if before else corpus.parts
+    rows = ((rowid, *(search.index_text(p) if rewritten else p for p in parts)) for rowid, parts in zip(corpus.rowids, texts))
+    columns = ["title", "body", "labels", "terms"][: len(texts[0])]
+    conn.executemany(f"insert into cases_fts (rowid, {', '.join(columns)}) values (?, {', '.join('?' * len(columns))})", rows)
     conn.execute("insert into cases_fts(cases_fts) values ('optimize')")
     conn.execute("commit")
     seconds = time.perf_counter() - started
@@ -365,8 +408,9 @@ def build_indexes(ours: Path, folder: Path, corpus: Corpus) -> dict[str, dict]:
         db = folder / approach.folder / "cases.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ours, db)
-        create_sql = f"create virtual table cases_fts using fts5(title, body, labels, content=''{approach.fts_options})"
-        seconds = fill_fts(db, create_sql, corpus, approach.rewritten)
+        columns = "title, body, labels" if approach.before else "title, body, labels, terms"
+        create_sql = f"create virtual table cases_fts using fts5({columns}, content=''{approach.fts_options})"
+        seconds = fill_fts(db, create_sql, corpus, approach.rewritten, approach.before)
         indexes[approach.name] = {"db": db, "mb": fts_size_mb(db), "seconds": seconds}
     return indexes
 
@@ -377,15 +421,15 @@ def like_scan(db: Path, corpus: Corpus, queries: list[dict], indices: list[int])
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("drop table if exists search_text")
-        conn.execute("create table search_text (rowid integer primary key, title text, body text, labels text)")
-        conn.executemany("insert into search_text values (?, ?, ?, ?)", ((r, *p) for r, p in zip(corpus.rowids, corpus.parts)))
+        conn.execute("create table search_text (rowid integer primary key, title text, body text, labels text, terms text)")
+        conn.executemany("insert into search_text values (?, ?, ?, ?, ?)", ((r, *p) for r, p in zip(corpus.rowids, corpus.parts)))
     results = {}
     for index in indices:
         clauses, params = [], []
         for term in searched_terms(queries[index]["q"]):
             pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append("(title like ? escape '\\' or body like ? escape '\\' or labels like ? escape '\\')")
-            params += [pattern] * 3
+            clauses.append("(title like ? escape '\\' or body like ? escape '\\' or labels like ? escape '\\' or terms like ? escape '\\')")
+            params += [pattern] * 4
         sql = f"select rowid from search_text where {' and '.join(clauses) or '0'}"
         results[index] = common.time_call(lambda: [r[0] for r in conn.execute(sql, params)])
     conn.close()

@@ -5,7 +5,8 @@ be what this code would write; removing a row from the contentless search
 index even means recomputing exactly the text that was indexed. The
 fingerprint covers the code that shapes rows: the modules the parse workers
 and the store run (``ROOTS``) and every module of the package they import,
-found by reading their import statements, plus the vocabularies. The site's
+found by reading their import statements, plus the vocabularies and the
+version of the libraries whose data shapes the search index (OpenCC's tables). The site's
 modules (pages, charts, exports) are not among them, so editing a chart
 never forces a full rebuild.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from importlib.metadata import version
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 ROOTS = ("parse", "rows", "store", "public")
 DATA = ("vocabularies.yml",)
+LIBRARIES = ("opencc",)
 
 
 def _imports(source: Path) -> set[str]:
@@ -51,4 +54,6 @@ def fingerprint(schema_version: int, package: Path = PACKAGE) -> str:
     digest = hashlib.sha256(f"schema {schema_version}".encode())
     for source in [*row_modules(package), *(package / name for name in DATA)]:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library} {version(library)}".encode())
     return digest.hexdigest()

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import related, search
 from .model import Stamp
 from .model import Case
 from .render import SECTIONS
 from .schema import COLUMNS, FIELDS, LINKED, VOCABULARY_FIELDS
+from .vocab import vocabulary
 
-FTS_COLUMNS = ("title", "body", "labels")
+FTS_COLUMNS = ("title", "body", "labels", "terms")
 SECTION_COLUMNS = tuple(SECTIONS)
-# Text fields that feed the search index's labels column; vocabulary labels follow.
+# Text fields that feed the search index's labels column; vocabulary fields
+# feed its terms column with every name of each value.
 LABEL_TEXT_FIELDS = tuple(f for f in FIELDS if f.search == "labels" and f.vocabulary is None)
-LABEL_VOCABULARY_FIELDS = tuple(f for f in VOCABULARY_FIELDS if f.search == "labels")
+TERM_FIELDS = tuple(f for f in VOCABULARY_FIELDS if f.search == "terms")
 ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
 
 
@@ -57,16 +60,27 @@ def searchable_parts(row: dict | Case) -> dict[str, str]:
     if isinstance(row, Case):
         row = {**case_row(row), **text_row(row)}
     meta = [text for f in LABEL_TEXT_FIELDS for text in _values(row, f.name, f.array)]
-    for f in LABEL_VOCABULARY_FIELDS:
-        by_zh = f.vocabulary.by_zh  # type: ignore[union-attr]
-        for label in _values(row, f.name, f.array):
-            meta += [by_zh[label].zh, by_zh[label].en]
+    terms = [n for f in TERM_FIELDS for n in term_names(f.vocabulary.name, tuple(_values(row, f.name, f.array)))]  # type: ignore[union-attr]
     body = [row["other_text"], *(row[c] for c in SECTION_COLUMNS)]
     return {
         "title": row["title"],
         "body": "\n".join(p for p in body if p),
         "labels": "\n".join(p for p in meta if p),
+        "terms": "\n".join(terms),
     }
+
+
+@lru_cache(maxsize=4096)
+def term_names(vocab_name: str, labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Every name a search may use for the values ``labels`` (Chinese labels)
+    of a vocabulary field: each value's label, English label, code and
+    aliases, and a shorthand (双开) when the case has every value it stands for."""
+    vocab = vocabulary(vocab_name)
+    terms = [vocab.by_zh[label] for label in labels]
+    names = [name for term in terms for name in (term.zh, term.en, term.code, *term.aliases)]
+    codes = {term.code for term in terms}
+    names += [shorthand for shorthand, expanded in vocab.expansions.items() if codes.issuperset(expanded)]
+    return tuple(names)
 
 
 def fts_values(row: dict) -> tuple[str, ...]:

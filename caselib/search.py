@@ -12,7 +12,11 @@ becomes ``"受贿 贿赂"``. One character becomes a prefix query (``"贿" *``),
 which finds it in a bigram that starts with it or as the last character of a
 run. The result is exact: a case matches a Chinese query if and only if its
 searchable text contains the query as a substring. English and other scripts
-keep unicode61's word tokens (case-insensitive).
+keep unicode61's word tokens (case-insensitive), reduced to their stems by
+FTS5's porter tokenizer, so a word finds its other forms (bribe, bribes,
+bribed). Text and query are both read in one script first (受賄 is 受贿, see
+text.one_script), and a case's searchable text includes every name of its
+vocabulary values (the ``terms`` column: 酒驾 finds a case labelled 酒后驾驶).
 
 The database stays a plain FTS5 table; only the query rewrite needs Python,
 and the site installs it as ``escape_fts`` (see plugins/cjk_search.py).
@@ -24,8 +28,11 @@ import html
 import operator
 import re
 import unicodedata
+from functools import lru_cache
 
-from .text import INVISIBLE, character_class, fold
+import snowballstemmer
+
+from .text import INVISIBLE, character_class, fold, one_script
 
 CJK = (
     "\u3005\u3007\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -34,6 +41,7 @@ CJK = (
 CJK_RUN = re.compile(f"[{CJK}]+")
 CJK_SPLIT = re.compile(f"({CJK_RUN.pattern})")  # split() keeps the runs
 SEGMENT = re.compile(f"([{CJK}]+)|([^\\W_{CJK}]+)")
+WORD = re.compile(f"[^\\W_{CJK}]+")  # a word as unicode61 reads it, outside the CJK runs
 TERM = re.compile(r'"([^"]*)"?|(\S+)')
 NO_MATCH = '"\u0001"'  # a phrase no tokenised text can contain
 
@@ -68,7 +76,7 @@ def _index_normalise(text: str) -> str:
     the cost: NFKC only when a character needs it for the tokens to match."""
     if _NEEDS_NFKC.search(text):
         text = unicodedata.normalize("NFKC", text)
-    return INVISIBLE.sub("", text)
+    return one_script(INVISIBLE.sub("", text))
 
 
 def _bigrams(run: str) -> list[str]:
@@ -89,7 +97,7 @@ def index_text(text: str | None) -> str:
 
 def _term_tokens(term: str) -> tuple[list[str], bool]:
     """FTS tokens for one query term, and whether the last is a prefix."""
-    segments = [(m.group(1), m.group(2)) for m in SEGMENT.finditer(fold(term))]
+    segments = [(m.group(1), m.group(2)) for m in SEGMENT.finditer(one_script(fold(term)))]
     tokens: list[str] = []
     prefix = False
     for position, (run, word) in enumerate(segments):
@@ -133,14 +141,51 @@ def fts_title_query(query: str | None) -> str:
     return f"title : ({fts_query(query)})"
 
 
+def fts_terms_query(query: str | None) -> str:
+    """The same search, in the names of the case's vocabulary values only:
+    the cases labelled with what was searched."""
+    return f"terms : ({fts_query(query)})"
+
+
 def query_terms(query: str | None) -> list[str]:
-    """The literal strings a query looks for (for highlighting)."""
+    """The strings a query looks for, folded and in one script."""
     terms = []
     for match in TERM.finditer(query or ""):
-        term = fold(match.group(1) if match.group(1) is not None else match.group(2)).strip()
+        term = one_script(fold(match.group(1) if match.group(1) is not None else match.group(2))).strip()
         if term:
             terms.append(term)
     return terms
+
+
+_PORTER = snowballstemmer.stemmer("porter")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """An English word's stem, as the index's porter tokenizer makes it
+    (SQLite leaves words of one or two letters as they are)."""
+    word = word.lower()
+    return word if len(word) < 3 else _PORTER.stemWord(word)
+
+
+def match_spans(text: str, query: str | None) -> list[tuple[int, int]]:
+    """Where ``text`` holds what the query looks for: its Chinese and mixed
+    terms as written (in either script), its words in any form with the same
+    stem. Positions in ``text`` as written, in order, never overlapping."""
+    terms = query_terms(query)
+    words = {stem(t) for t in terms if WORD.fullmatch(t)}
+    literal = sorted((t for t in terms if not WORD.fullmatch(t)), key=len, reverse=True)
+    folded = one_script(text)  # same length as text
+    spans = [m.span() for m in re.finditer("|".join(map(re.escape, literal)), folded, re.IGNORECASE)] if literal else []
+    if words:
+        spans += [m.span() for m in WORD.finditer(folded) if stem(m.group()) in words]
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if kept and start < kept[-1][1]:
+            kept[-1] = (kept[-1][0], max(end, kept[-1][1]))
+        elif end > start:
+            kept.append((start, end))
+    return kept
 
 
 def snippet(text: str | None, query: str | None, width: int = 60) -> str:
@@ -148,32 +193,21 @@ def snippet(text: str | None, query: str | None, width: int = 60) -> str:
     if not text:
         return ""
     text = " ".join(text.split())
-    pattern = _terms_pattern(query)
-    first = pattern.search(text) if pattern else None
-    start = max(0, first.start() - width // 2) if first else 0
+    spans = match_spans(text, query)
+    start = max(0, spans[0][0] - width // 2) if spans else 0
     end = min(len(text), start + width * 2)
     return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
-
-
-def _terms_pattern(query: str | None) -> re.Pattern | None:
-    terms = [t for t in query_terms(query) if t]
-    if not terms:
-        return None
-    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
 
 
 def highlight(text: str | None, query: str | None) -> str:
     """``text`` escaped as HTML, with every match of the query in <mark>."""
     text = text or ""
-    pattern = _terms_pattern(query)
-    if pattern is None:
-        return html.escape(text)
     pieces = []
     cursor = 0
-    for found in pattern.finditer(text):
-        pieces.append(html.escape(text[cursor : found.start()]))
-        pieces.append("<mark>" + html.escape(found.group(0)) + "</mark>")
-        cursor = found.end()
+    for start, end in match_spans(text, query):
+        pieces.append(html.escape(text[cursor:start]))
+        pieces.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+        cursor = end
     pieces.append(html.escape(text[cursor:]))
     return "".join(pieces)
 
@@ -181,17 +215,18 @@ def highlight(text: str | None, query: str | None) -> str:
 def contains(text: str, query: str) -> bool:
     """The reference meaning of a search: every term is a substring.
 
-    Chinese terms match anywhere; latin words match as whole words,
-    ignoring case. Used by tests and benchmarks as the ground truth.
+    Chinese terms match anywhere, in either script; latin words match as
+    whole words in any form with the same stem, ignoring case. Used by tests
+    and benchmarks as the ground truth.
     """
-    haystack = fold(text).casefold()
+    haystack = one_script(fold(text)).casefold()
     searched = False
     for term in query_terms(query):
         tokens, _ = _term_tokens(term)
         if not tokens:
             continue
         searched = True
-        if not _contains_term(haystack, fold(term).casefold()):
+        if not _contains_term(haystack, term.casefold()):
             return False
     return searched  # a query of punctuation alone looks for nothing
 
@@ -202,7 +237,10 @@ def _contains_term(haystack: str, term: str) -> bool:
         if run:
             pattern_parts.append(("cjk", re.escape(run)))
         else:
-            pattern_parts.append(("word", re.escape(word)))
+            forms = sorted({w for w in WORD.findall(haystack) if stem(w) == stem(word)})
+            if not forms:
+                return False
+            pattern_parts.append(("word", "(?:" + "|".join(map(re.escape, forms)) + ")"))
     regex = ""
     for index, (kind, part) in enumerate(pattern_parts):
         if index:

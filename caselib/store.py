@@ -37,6 +37,11 @@ class Known(NamedTuple):
 
 FTS_TABLE = "cases_fts"
 FTS_AUTOMERGE = 4  # FTS5's default, restored after a bulk load
+FTS_MARKS = ", ".join("?" for _ in FTS_COLUMNS)
+# unicode61 splits words (and the index text's CJK bigrams) and folds case and
+# diacritics; porter then reduces English words to their stems, in the index
+# and in every query, so bribed finds bribes (Chinese tokens pass unchanged).
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 BUILD_TABLE = "_build"
 FILES_TABLE = "_files"
 SCHEMA_VERSION = 9
@@ -86,7 +91,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         f"create virtual table {FTS_TABLE} using fts5({', '.join(FTS_COLUMNS)}, "
-        "content='', prefix='1', tokenize='unicode61 remove_diacritics 2')"
+        f"content='', prefix='1', tokenize='{FTS_TOKENIZE}')"
     )
 
 
@@ -104,7 +109,7 @@ def insert_records(db: sqlite_utils.Database, records: list[Record], batch_size:
         if case_id in new_ids
     }
     db.conn.executemany(
-        f"insert into {FTS_TABLE} (rowid, {', '.join(FTS_COLUMNS)}) values (?, ?, ?, ?)",
+        f"insert into {FTS_TABLE} (rowid, {', '.join(FTS_COLUMNS)}) values (?, {FTS_MARKS})",
         ([rowids[r.id], *r.fts] for r in records),
     )
     links: dict[str, list[dict]] = {}
@@ -131,7 +136,7 @@ def delete_cases(db: sqlite_utils.Database, ids: list[str]) -> int:
         for values in rows.fetchall():
             row = dict(zip(columns, values))
             db.execute(
-                f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) values ('delete', ?, ?, ?, ?)",
+                f"insert into {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) values ('delete', ?, {FTS_MARKS})",
                 [row["rowid"], *fts_values(row)],
             )
         for table in [*link_tables, "related", "similar", FILES_TABLE]:

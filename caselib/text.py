@@ -7,6 +7,9 @@ Two uses, two functions:
   section headings, search): NFKC, so that full-width digits and letters read
   as ASCII (２０１９ -> 2019, ＫＴＶ -> KTV), and every invisible character
   dropped, so that a zero-width space pasted inside 受贿 no longer hides it.
+- :func:`one_script` is for *search*: traditional characters read as their
+  simplified forms (受賄 -> 受贿), character by character, so a text and a
+  query fold alike and a folded text keeps its length.
 - :func:`visible` and :func:`one_line` are for *text that is kept* (titles,
   units, notes): characters a reader cannot see are dropped, but the text is
   otherwise stored as written (no NFKC), and the joiners and selectors that
@@ -23,6 +26,9 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from functools import cache
+
+import opencc
 
 # Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt).
 DEFAULT_IGNORABLE = (
@@ -121,3 +127,28 @@ def shown(text: str, limit: int = MAX_SHOWN) -> str:
         else:
             pieces.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
     return "".join(pieces) + ("…" if len(text) > limit else "")
+
+
+# Traditional and simplified Chinese are one script for search: OpenCC's
+# Traditional-to-Simplified table (its dictionaries ship in the wheel,
+# Apache-2.0), applied one character at a time so that folding commutes with
+# taking a substring: a text contains a query exactly when the folded text
+# contains the folded query, and positions in the folded text are positions
+# in the text as written (snippets and highlights show the original).
+SCRIPT_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF), (0x2A700, 0x2EBEF))
+OPENCC_CONFIG = "t2s"
+
+
+@cache
+def _script_table() -> tuple[dict[int, str], re.Pattern]:
+    converter = opencc.OpenCC(OPENCC_CONFIG)
+    chars = [chr(c) for first, last in SCRIPT_RANGES for c in range(first, last + 1)]
+    converted = converter.convert("\n".join(chars)).split("\n")  # one line each: no phrase spans two
+    table = {ord(a): b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+    return table, re.compile(f"[{character_class(sorted(table))}]")
+
+
+def one_script(text: str) -> str:
+    """``text`` with every traditional character as its simplified form (same length)."""
+    table, traditional = _script_table()
+    return text.translate(table) if traditional.search(text) else text

@@ -89,6 +89,16 @@ class Vocabulary:
             raise UnknownTerm(raw, self.suggest(raw))
         return [self.by_code[c] for c in codes]
 
+    def named(self, raw: str) -> tuple[list[Term], bool]:
+        """The terms ``raw`` is a name of (label, English label, code or alias,
+        in any letter case), none when it is no name; and whether it names all
+        of them together (a shorthand such as 双开) rather than any one of them
+        (a word that is ambiguous, such as 警告)."""
+        key = normalise_key(raw)
+        if key in self._ambiguous:
+            return [self.by_code[c] for c in self._ambiguous[key]], False
+        return [self.by_code[c] for c in self._index.get(key, ())], True
+
     def suggest(self, raw: str) -> str | None:
         """The closest label or alias, as its canonical Chinese label."""
         key = normalise_key(raw)

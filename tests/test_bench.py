@@ -137,3 +137,10 @@ def test_export_bench_writes_every_case_with_each_writer(data: Path) -> None:
     ]
     assert {"50"} == {row[2] for row in rows.values()}  # every case, by every writer
     assert (data / "results" / "export.json").is_file()
+
+
+def test_judged_ranks_the_twenty_queries(tmp_path: Path) -> None:
+    out = succeeded("bench.judged", "--data", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.split() and line.split()[0] in ("mean", "受贿", "双开")]
+    assert 3 == len(rows)
+    assert (tmp_path / "results" / "judged.json").is_file()

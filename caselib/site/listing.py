@@ -20,6 +20,7 @@ from datasette.utils import path_with_removed_args, path_with_replaced_args
 from .. import schema
 from . import DATABASE_NAME, load_metadata
 from .booklet import MAX_CASES
+from .understood import Understood, understood
 from .words import column_label
 
 LIST_PATH = f"/{DATABASE_NAME}/cases"
@@ -96,6 +97,7 @@ class CaseList:
     year_to: str
     exports: list[Chip] = field(default_factory=list)
     raw_url: str = ""
+    understood: list[Understood] = field(default_factory=list)
 
 
 def case_url(case_id: str) -> str:
@@ -221,4 +223,5 @@ def case_list(request, rows, facet_results: list[dict], count: int | None, next_
         year_to=request.args.get("year__lte", ""),
         exports=exports(request, count, renderers),
         raw_url=path_with_replaced_args(request, {"_view": "grid"}),
+        understood=understood(request.args.get("_search", "")),
     )

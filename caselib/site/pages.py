@@ -13,6 +13,7 @@ from ..render import SECTION_TITLES, sanitise
 from ..vocab import vocabulary
 from . import DATABASE_NAME, charts
 from .booklet import MAX_CASES, stored_questions
+from .understood import understood
 
 SEARCH_QUERY = "search"
 EXAMPLE_QUERIES = ("受贿", "违规吃喝", "干预司法", "购物卡", "酒驾", "公车私用", "律师 宴请")
@@ -64,6 +65,7 @@ async def search_context(datasette, q: str, violation: str, page: str = "1") -> 
     return {
         "q": q,
         "violation": violation,
+        "understood": understood(q),
         "rows": rows,
         "total": total,
         "first": (number - 1) * SEARCH_PAGE + 1,
