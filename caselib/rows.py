@@ -16,7 +16,7 @@ from . import related, search
 from .model import Stamp
 from .model import Case
 from .render import SECTIONS
-from .schema import COLUMNS, FIELDS, LINKED, VOCABULARY_FIELDS
+from .schema import COLUMNS, FIELDS, LINKED, TERM_FIELDS, VOCABULARY_FIELDS
 from .vocab import vocabulary
 
 FTS_COLUMNS = ("title", "body", "labels", "terms")
@@ -24,7 +24,6 @@ SECTION_COLUMNS = tuple(SECTIONS)
 # Text fields that feed the search index's labels column; vocabulary fields
 # feed its terms column with every name of each value.
 LABEL_TEXT_FIELDS = tuple(f for f in FIELDS if f.search == "labels" and f.vocabulary is None)
-TERM_FIELDS = tuple(f for f in VOCABULARY_FIELDS if f.search == "terms")
 ITEM_COLUMNS = ("id", "date", "violations", "title", "tags")  # what related.item_from_row takes
 
 

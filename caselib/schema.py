@@ -184,6 +184,7 @@ BY_NAME = {f.name: f for f in FIELDS}
 FRONT_MATTER: dict[str, Rule] = {f.name: f.rule for f in FIELDS if f.rule is not None}
 COLUMNS = tuple(f for f in FIELDS if f.column)
 VOCABULARY_FIELDS = tuple(f for f in FIELDS if f.vocabulary is not None)
+TERM_FIELDS = tuple(f for f in VOCABULARY_FIELDS if f.search == "terms")  # every name of their values is searchable
 # Multi-valued vocabularies with a link table (case_violations …): faceted and filtered through it.
 LINKED = tuple(f.vocabulary for f in VOCABULARY_FIELDS if f.vocabulary is not None and f.vocabulary.link_table)
 FACTS = tuple(sorted((f for f in FIELDS if f.fact), key=lambda f: f.fact or 0))

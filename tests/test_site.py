@@ -102,10 +102,18 @@ def test_case_page_renders_sections_as_html(cases, make_site):
 def test_search_box_finds_english_words(cases, make_site):
     body = "## Facts\n\nThe clerk accepted BRIBES from a lawyer.\n"
     cases.write("en-case.md", case_text(title="A clerk's bribes", violations="[bribe-taking]", body=body))
-    cases.write("zh-case.md", case_text())
+    cases.write("zh-case.md", case_text(violations="[违规吃喝]"))
     site = make_site(cases.root)
     found = [r["id"] for r in site.json("/cases/cases.json?_search=lawyer&_shape=objects")["rows"]]
     assert ["en-case"] == found
+
+
+def test_an_english_word_finds_the_cases_labelled_with_a_value_whose_english_label_has_it(cases, make_site):
+    cases.write("labelled.md", case_text())  # 违规接触当事人律师: "Improper contact with parties or lawyers"
+    cases.write("other.md", case_text(title="某局干部违规吃喝案", violations="[违规吃喝]", body="## 基本案情\n\n张某接受宴请。\n"))
+    site = make_site(cases.root)
+    found = [r["id"] for r in site.json("/cases/cases.json?_search=lawyer&_shape=objects")["rows"]]
+    assert ["labelled"] == found
 
 
 def test_canned_query_counts_by_violation_type(random_site):

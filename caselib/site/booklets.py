@@ -17,10 +17,8 @@ written; the document is written on a worker thread, off the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import sqlite3
-from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from datasette.utils.asgi import Response
@@ -30,6 +28,7 @@ from .booklet import LIST_TITLE, MAX_CASES, PARTICIPANT_EDITION, TRAINER_EDITION
 from .export import (
     EXPORT_TIME_FACTOR,
     ID_HEADER,
+    WRITING,
     ExportError,
     Rendering,
     SqlBudget,
@@ -52,8 +51,8 @@ NOT_A_CASE_LIST = "只有案例列表和列出案例编号的查询结果可以�
 
 
 async def written(booklet: Booklet) -> bytes:
-    """The booklet's .docx bytes, written on a worker thread."""
-    return await asyncio.to_thread(docx.write_booklet, booklet)
+    """The booklet's .docx bytes, written in the exports' writing process (export.WRITING)."""
+    return await WRITING.run(docx.write_booklet, booklet)
 
 
 def booklet_download(body: bytes, title: str, parts: list[str], ascii_stem: str) -> Response:
@@ -102,11 +101,9 @@ async def table_cases(datasette: Datasette, database: str, data: dict, cap: int)
     def read(conn: sqlite3.Connection) -> list[dict]:
         with budget.installed(conn):
             names, rows = budgeted_rows(conn, sql, params, budget)
-            with closing(rows):
-                if "id" not in names:
-                    raise ExportError(NOT_A_CASE_LIST)
-                ids = distinct([row[names.index("id")] for row in rows])
-            return case_rows(conn, ids)
+            if "id" not in names:
+                raise ExportError(NOT_A_CASE_LIST)
+            return case_rows(conn, distinct([row[names.index("id")] for row in rows]))
 
     try:
         return await datasette.get_database(database).execute_fn(read)

@@ -293,8 +293,12 @@ class Writing:
         self.pool().submit(os.getpid)
 
     async def write(self, writer: Writer, export: Export, rows: list) -> bytes:
+        return await self.run(writer.write, export, rows)
+
+    async def run(self, write: Callable[..., bytes], *args: Any) -> bytes:
+        """``write(*args)`` in the writing process (``write`` a module-level function)."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool(), writer.write, export, rows)
+            return await asyncio.get_running_loop().run_in_executor(self.pool(), write, *args)
         except BrokenProcessPool as error:
             self._pool = None  # the next export starts a new one
             raise ExportError("导出进程意外退出，请稍后重试。") from error

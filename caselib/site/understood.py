@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .. import search
-from ..rows import TERM_FIELDS
+from ..schema import TERM_FIELDS
 from . import DATABASE_NAME
 
 
