@@ -251,3 +251,12 @@ def _contains_term(haystack: str, term: str) -> bool:
         else:
             regex += part
     return re.search(regex, haystack) is not None
+
+
+def register_functions(conn) -> None:
+    """The site's search functions on an SQLite connection (Datasette's, and the exports' own)."""
+    conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+    conn.create_function("cjk_query", 1, fts_query, deterministic=True)
+    conn.create_function("cjk_title_query", 1, fts_title_query, deterministic=True)
+    conn.create_function("cjk_terms_query", 1, fts_terms_query, deterministic=True)
+    conn.create_function("case_snippet", 2, snippet, deterministic=True)

@@ -13,8 +13,4 @@ from caselib import search
 
 @hookimpl(trylast=True)
 def prepare_connection(conn):
-    conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
-    conn.create_function("cjk_query", 1, search.fts_query, deterministic=True)
-    conn.create_function("cjk_title_query", 1, search.fts_title_query, deterministic=True)
-    conn.create_function("cjk_terms_query", 1, search.fts_terms_query, deterministic=True)
-    conn.create_function("case_snippet", 2, search.snippet, deterministic=True)
+    search.register_functions(conn)

@@ -16,10 +16,12 @@ Datasette's own ``.csv`` stays as it is, for programs. What people get:
   formula;
 - the download is named in Chinese after what it holds and the day, e.g.
   ``案例列表-受贿-2026-12-01.xlsx``;
-- the rows are read first, in one short read (a build waiting to commit
-  waits only for that), and written afterwards in a process of its own at a
-  lower priority (started with the site), one export at a time per serving
-  process, so a large export never holds up the pages.
+- a table export is read and written by one of the writing processes beside
+  each serving process (started with the site, at a lower CPU priority): the
+  rows in one short read (a build waiting to commit waits only for that),
+  then the file; the serving process holds neither the rows nor one of
+  Datasette's query threads meanwhile, so a large export never holds up the
+  pages.
 
 A writer (``xlsx.WRITER``, ``csvx.WRITER``) turns an :class:`Export` and its
 rows into bytes; this module does the rest for both.
@@ -49,6 +51,8 @@ from datasette.views.base import DatasetteError
 
 from .. import schema
 from ..fields import Amount
+from ..search import register_functions
+from . import limits
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -61,6 +65,7 @@ EXACT_INTEGER_LIMIT = 2**53  # larger integers lose digits as spreadsheet number
 ARRAY_SEPARATOR = "、"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 WRITER_NICENESS = 10  # exports yield the CPU to pages
+WRITERS = 2  # writing processes per serving process: a small export need not wait for a large one
 RENDERED_VIEWS = frozenset({"table", "database"})
 
 CASES_DATABASE = "cases"
@@ -275,22 +280,23 @@ def budgeted_rows(conn: sqlite3.Connection, sql: str, params: dict, budget: SqlB
 
 
 class Writing:
-    """Exports written in a process of their own, one at a time per serving
-    process and at a lower CPU priority: writing a large workbook is pure
+    """Exports read and written in processes of their own (WRITERS per serving
+    process) at a lower CPU priority: writing a large workbook is pure
     Python work that would otherwise hold the serving process (and its pages)
-    for seconds. The process is started at the first export."""
+    for seconds. They are started with the site."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(WRITER_NICENESS,))
+            self._pool = ProcessPoolExecutor(max_workers=WRITERS, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(WRITER_NICENESS,))
         return self._pool
 
     def start(self) -> None:
-        """Start the writing process now (it takes a second or two), not at the first export."""
-        self.pool().submit(os.getpid)
+        """Start the writing processes now (they take a second or two), not at the first export."""
+        for _ in range(WRITERS):
+            self.pool().submit(os.getpid)
 
     async def write(self, writer: Writer, export: Export, rows: list) -> bytes:
         return await self.run(writer.write, export, rows)
@@ -313,24 +319,59 @@ def failure_message(error: sqlite3.OperationalError) -> str:
     return f"导出失败：{error}"
 
 
-async def table_export(datasette: Datasette, request: Request, database: str, table: str, data: dict, writer: Writer) -> bytes:
-    """Every row of a table page's filters, search and sort, written by ``writer``."""
-    query = data.get("query") or {}
-    sql = unlimited_sql(query.get("sql") or "", tiebreak_keys(data))
-    params = query.get("params") or {}
-    sheet = datasette.table_metadata(database, table).get("title") or table
-    site = site_address(datasette, request)
-    budget = SqlBudget(datasette.setting("sql_time_limit_ms") * EXPORT_TIME_FACTOR)
+@dataclass(frozen=True)
+class TableRead:
+    """What the writing process needs to read a table export's rows itself."""
 
-    def read(conn: sqlite3.Connection) -> tuple[list[str], list[tuple]]:
-        with budget.installed(conn):
-            return budgeted_rows(conn, sql, params, budget)
+    path: str  # the database file the request was served from
+    sql: str
+    params: dict
+    budget_ms: float
+    database: str
+    table: str
+    site: str
+    sheet: str
 
+
+def export_connection(path: str) -> sqlite3.Connection:
+    """A read-only connection with the serving processes' limits and search functions."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.execute(f"pragma busy_timeout = {limits.READ_BUSY_MS}")
+    limits.apply(conn)
+    register_functions(conn)
+    return conn
+
+
+def read_and_write(write: Callable[[Export, Iterable[Sequence[Any]]], bytes], read: TableRead) -> bytes:
+    """In the writing process: the rows of ``read``, within its time budget, written by ``write``."""
+    budget = SqlBudget(read.budget_ms)
+    conn = export_connection(read.path)
     try:
-        names, rows = await datasette.get_database(database).execute_fn(read)
+        with budget.installed(conn):
+            names, rows = budgeted_rows(conn, read.sql, read.params, budget)
+    finally:
+        conn.close()
+    return write(Export(read.sheet, export_columns(names, read.database, read.table, read.site)), rows)
+
+
+async def table_export(datasette: Datasette, request: Request, database: str, table: str, data: dict, writer: Writer) -> bytes:
+    """Every row of a table page's filters, search and sort, read and written by ``writer``
+    in the writing process (the serving process holds neither the rows nor a query thread)."""
+    query = data.get("query") or {}
+    read = TableRead(
+        path=str(datasette.get_database(database).path),
+        sql=unlimited_sql(query.get("sql") or "", tiebreak_keys(data)),
+        params=dict(query.get("params") or {}),
+        budget_ms=datasette.setting("sql_time_limit_ms") * EXPORT_TIME_FACTOR,
+        database=database,
+        table=table,
+        site=site_address(datasette, request),
+        sheet=datasette.table_metadata(database, table).get("title") or table,
+    )
+    try:
+        return await WRITING.run(read_and_write, writer.write, read)
     except sqlite3.OperationalError as error:
         raise ExportError(failure_message(error)) from error
-    return await WRITING.write(writer, Export(sheet, export_columns(names, database, table, site)), [tuple(row) for row in rows])
 
 
 # ---------------------------------------------------------------- query rows

@@ -15,6 +15,7 @@ import sqlite3
 
 MAX_VALUE_BYTES = 64 * 1024 * 1024  # the largest string or blob (a whole case body is far smaller)
 HEAP_LIMIT_BYTES = 1024 * 1024 * 1024  # SQLite's memory in one serving process, all connections together
+READ_BUSY_MS = 30_000  # how long a read waits for a build's commit (see live.LiveDatabase)
 
 
 def apply(conn: sqlite3.Connection) -> None:

@@ -38,7 +38,7 @@ from typing import Awaitable, Callable
 
 from datasette.database import Database
 
-from . import DATABASE_NAME, SITE_ROOT
+from . import DATABASE_NAME, SITE_ROOT, limits
 from .accounts import login_enabled
 
 Scope = dict
@@ -47,9 +47,8 @@ Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CACHE_BYTES = 256 * 1024 * 1024  # responses kept per serving process
-CACHE_ENTRY_BYTES = 48 * 1024 * 1024  # larger responses are not kept (an export of 100,000 cases is kept)
+CACHE_ENTRY_BYTES = 96 * 1024 * 1024  # larger responses are not kept (the Excel and the CSV of 100,000 cases are kept)
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
-READ_BUSY_MS = 30_000  # how long a read waits for a build's commit
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
 # The pages under /-/ show the server's paths, plugins, versions and settings;
 # only these are public (static files and signing in and out).
@@ -84,7 +83,7 @@ class LiveDatabase(Database):
 
     While an incremental build commits (it needs every reader out for the
     moment it writes its pages), a request waits for it rather than failing:
-    readers wait up to READ_BUSY_MS; the build waits at most as long as the
+    readers wait up to limits.READ_BUSY_MS; the build waits at most as long as the
     longest read in flight, which the time limits keep short.
     """
 
@@ -95,7 +94,7 @@ class LiveDatabase(Database):
 
     def connect(self, write: bool = False):
         conn = super().connect(write=write)
-        conn.execute(f"pragma busy_timeout = {READ_BUSY_MS}")
+        conn.execute(f"pragma busy_timeout = {limits.READ_BUSY_MS}")
         return conn
 
     async def execute_fn(self, fn):
