@@ -4,6 +4,7 @@ workers), real builds, real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import sqlite3
@@ -262,3 +263,53 @@ def test_serve_stops_its_serving_processes_when_it_is_terminated(library, tmp_pa
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert not _up(url), "a serving process outlived build.py --serve"
+
+
+class Slowed:
+    """The site's own application (Datasette with its plugins), answering ``slow``
+    only after ``delay`` seconds: a page of a new build that takes long to make."""
+
+    def __init__(self, app, slow: str):
+        self.app, self.slow, self.delay = app, slow, 0.0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == self.slow and self.delay:
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(cases, tmp_path):
+    import httpx
+
+    from caselib.site import datasette, live
+
+    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
+    db = tmp_path / "cases.db"
+    build(cases.root, db)
+    ds = datasette(db)
+    slowed = Slowed(ds.app(), "/cases/cases/one")
+    site = live.LiveSite(slowed, ds)
+
+    async def visit() -> list[tuple[float, str, str]]:
+        seen = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url="http://site") as client:
+
+            async def get() -> None:
+                started = time.monotonic()
+                response = await client.get("/cases/cases/one")
+                title = re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S).group(1)
+                seen.append((time.monotonic() - started, title.strip(), response.headers["etag"]))
+
+            await get()  # made and kept
+            cases.write("one.md", case_text(title="某局干部甲某违规吃喝案（修订）"))
+            build(cases.root, db)
+            slowed.delay = 3 * live.STALE_WAIT
+            await get()  # the new page takes long: the last build's stands in
+            await asyncio.sleep(slowed.delay)
+            await get()  # made meanwhile
+        return seen
+
+    (_, first, first_tag), (waited, stand_in, stand_in_tag), (_, made, made_tag) = asyncio.run(visit())
+    assert ("某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案（修订）") == (first, stand_in, made)
+    assert live.STALE_WAIT <= waited < 2 * live.STALE_WAIT
+    assert first_tag == stand_in_tag != made_tag

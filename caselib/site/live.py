@@ -11,6 +11,12 @@ it can be kept until the next build:
   file changes; when many ask for the same page at once (a room of trainees
   opening the case on the projector), one request computes it and the others
   wait for it;
+- after a build, a page is made afresh for the first request that asks for it;
+  when making it takes longer than STALE_WAIT (0.5 s: a room of trainees asking
+  for many pages at once, just after a build), the last build's page is sent
+  meanwhile (for at most STALE_KEEP after the build) and the new one replaces
+  it as soon as it is made, so a rebuild in the middle of a session never
+  leaves everyone waiting;
 - a build reaches the running site within a request: an incremental build
   changes the file in place, in one transaction (SQLite shows readers the
   whole change or none of it); a full build renames a new file into place,
@@ -31,6 +37,7 @@ import asyncio
 import hashlib
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +55,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CACHE_BYTES = 256 * 1024 * 1024  # responses kept per serving process
 CACHE_ENTRY_BYTES = 96 * 1024 * 1024  # larger responses are not kept (the Excel and the CSV of 100,000 cases are kept)
+STALE_WAIT = 0.5  # seconds a request waits for a page of a new build before it is sent the last build's
+STALE_KEEP = 120  # seconds after a build during which the last build's pages may stand in
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
 # The pages under /-/ show the server's paths, plugins, versions and settings;
@@ -137,6 +146,15 @@ class Kept:
     body: bytes
 
 
+async def quiet_receive() -> dict:
+    """A GET request's (empty) body, for a response made with no client waiting on it."""
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def discard(message: dict) -> None:
+    """Where a response made in the background is sent (it is kept, not sent)."""
+
+
 @dataclass
 class ResponseCache:
     """Responses by key, least recently used dropped first, within ``limit`` bytes."""
@@ -172,6 +190,16 @@ class ResponseCache:
     def clear(self) -> None:
         self.entries.clear()
         self.size = 0
+
+
+@dataclass
+class Stale:
+    """The last build's kept responses, which may stand in until ``until``
+    (time.monotonic) for a page of the new build that is slow to make."""
+
+    cache: ResponseCache
+    identity: tuple
+    until: float
 
 
 # ---------------------------------------------------------------- the middleware
@@ -211,6 +239,8 @@ class LiveSite:
         self.identity: tuple | None = None
         self._path: Path | None = None
         self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
+        self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
+        self.refreshing: set[asyncio.Task] = set()
 
     @property
     def path(self) -> Path:
@@ -228,8 +258,9 @@ class LiveSite:
             current = self.datasette.databases.get(DATABASE_NAME)
             if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
                 self.reopen(current)
+            last, self.cache = self.cache, ResponseCache(self.cache.limit, self.cache.entry_limit)
+            self.stale = Stale(last, self.identity, time.monotonic() + STALE_KEEP) if self.identity and identity else None
             self.identity = identity
-            self.cache.clear()
         return identity or ()
 
     def reopen(self, old: Database | None) -> None:
@@ -264,11 +295,61 @@ class LiveSite:
         if matches(header(scope, b"if-none-match"), etag):
             await self.send_kept(send, Kept(304, [], b""), etag, control, head=True)
             return
-        kept = await self.kept_or_computed(key)
+        head = scope["method"] == "HEAD"
+        stand_in = self.stand_in(key)
+        if stand_in is not None:
+            kept, in_time = await self.fresh_in_time(key, scope, etag, control)
+            if not in_time:
+                await self.send_kept(send, stand_in, self.etag(self.stale.identity, key), control, head=head)  # type: ignore[union-attr]
+                return
+        else:
+            kept = await self.kept_or_computed(key)
         if kept is None:
             await self.compute(key, scope, receive, send, etag, control)
             return
-        await self.send_kept(send, kept, etag, control, head=scope["method"] == "HEAD")
+        await self.send_kept(send, kept, etag, control, head=head)
+
+    # ------------------------------------------------ the last build's pages, while the new ones are made
+
+    def stand_in(self, key: str) -> Kept | None:
+        """The last build's response for ``key``, while it may stand in and none of this build's is kept."""
+        if self.stale is None or self.cache.entries.get(key) is not None:
+            return None
+        if time.monotonic() > self.stale.until:
+            self.stale = None
+            return None
+        return self.stale.cache.entries.get(key)
+
+    async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str) -> tuple[Kept | None, bool]:
+        """This build's response for ``key``, made in the background, if it is ready
+        within STALE_WAIT: (kept or None when it cannot be kept, True), else (None, False)."""
+        if key not in self.computing and self.cache.entries.get(key) is None:
+            self.refresh(key, scope, etag, control)
+        done = self.computing.get(key)
+        if done is not None:
+            try:
+                await asyncio.wait_for(done.wait(), STALE_WAIT)
+            except TimeoutError:
+                return None, False
+        return self.cache.get(key), True
+
+    def refresh(self, key: str, scope: Scope, etag: str, control: str) -> None:
+        """Make ``key``'s response in the background (a request for it need not wait) and keep it."""
+        done = self.computing[key] = asyncio.Event()
+
+        async def made() -> None:
+            try:
+                kept = await self.capture(dict(scope), quiet_receive, discard, etag, control)
+                if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
+                    self.cache.put(key, kept)
+            finally:
+                if self.computing.get(key) is done:
+                    del self.computing[key]
+                done.set()
+
+        task = asyncio.get_running_loop().create_task(made())
+        self.refreshing.add(task)
+        task.add_done_callback(self.refreshing.discard)
 
     async def kept_or_computed(self, key: str) -> Kept | None:
         """The kept response for ``key``, after waiting for a request computing it; None: compute it."""
