@@ -124,7 +124,7 @@ def test_load_bench_serves_staff_refuses_the_abuse_and_follows_a_rebuild(data: P
     for run_name in ("4 staff", "4 staff + abuse", "4 staff + rebuild", "now: 2 clients"):
         assert re.search(f"^{re.escape(run_name)} ", output, re.MULTILINE), run_name
     assert re.search(r"abusive SQL\s+\d+.*\b0 not refused", output)
-    assert 2 == len(re.findall(r"rebuild \d: 1 changed in [\d.]+ s, visible [\d.]+ s after it started", output))
+    assert 2 == len(re.findall(r"rebuild \d: built in [\d.]+ s \(updated .*1 changed.*\), visible [\d.]+ s after it started", output))
     errors = [re.split(r"\s{2,}", line.strip())[7] for line in output.splitlines() if re.match(r"^\S.* staff.*\ball\b", line)]
     assert errors and all(count == "0" for count in errors), output
 
