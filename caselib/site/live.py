@@ -57,6 +57,7 @@ CACHE_BYTES = 256 * 1024 * 1024  # responses kept per serving process
 CACHE_ENTRY_BYTES = 96 * 1024 * 1024  # larger responses are not kept (the Excel and the CSV of 100,000 cases are kept)
 STALE_WAIT = 0.5  # seconds a request waits for a page of a new build before it is sent the last build's
 STALE_KEEP = 120  # seconds after a build during which the last build's pages may stand in
+REFRESHING = 2  # pages of a new build made in the background at once per process (the rest stand in meanwhile)
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
 # The pages under /-/ show the server's paths, plugins, versions and settings;
@@ -194,11 +195,10 @@ class ResponseCache:
 
 @dataclass
 class Stale:
-    """The last build's kept responses, which may stand in until ``until``
-    (time.monotonic) for a page of the new build that is slow to make."""
+    """The last build's kept responses (each with its ETag), which may stand in
+    until ``until`` (time.monotonic) for a page of the new build that is slow to make."""
 
-    cache: ResponseCache
-    identity: tuple
+    entries: dict[str, tuple[Kept, str]]
     until: float
 
 
@@ -241,6 +241,7 @@ class LiveSite:
         self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
         self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
         self.refreshing: set[asyncio.Task] = set()
+        self._refresh_turns: asyncio.Semaphore | None = None
 
     @property
     def path(self) -> Path:
@@ -259,7 +260,7 @@ class LiveSite:
             if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
                 self.reopen(current)
             last, self.cache = self.cache, ResponseCache(self.cache.limit, self.cache.entry_limit)
-            self.stale = Stale(last, self.identity, time.monotonic() + STALE_KEEP) if self.identity and identity else None
+            self.stand_ins(last, identity)
             self.identity = identity
         return identity or ()
 
@@ -300,7 +301,7 @@ class LiveSite:
         if stand_in is not None:
             kept, in_time = await self.fresh_in_time(key, scope, etag, control)
             if not in_time:
-                await self.send_kept(send, stand_in, self.etag(self.stale.identity, key), control, head=head)  # type: ignore[union-attr]
+                await self.send_kept(send, stand_in[0], stand_in[1], control, head=head)
                 return
         else:
             kept = await self.kept_or_computed(key)
@@ -311,14 +312,29 @@ class LiveSite:
 
     # ------------------------------------------------ the last build's pages, while the new ones are made
 
-    def stand_in(self, key: str) -> Kept | None:
-        """The last build's response for ``key``, while it may stand in and none of this build's is kept."""
+    def stand_ins(self, last: ResponseCache, identity: tuple | None) -> None:
+        """Keep the responses of the file as it was, to stand in for the new one's.
+
+        A build may change the file's identity more than once while it
+        commits; the responses of every identity since the last build stay
+        (the newest of each key), each with its own ETag."""
+        if self.identity is None or identity is None:
+            self.stale = None
+            return
+        now = time.monotonic()
+        if self.stale is None or now > self.stale.until:
+            self.stale = Stale({}, now + STALE_KEEP)
+        for key, kept in last.entries.items():
+            self.stale.entries[key] = (kept, self.etag(self.identity, key))
+
+    def stand_in(self, key: str) -> tuple[Kept, str] | None:
+        """The last build's response for ``key`` and its ETag, while it may stand in and none of this build's is kept."""
         if self.stale is None or self.cache.entries.get(key) is not None:
             return None
         if time.monotonic() > self.stale.until:
             self.stale = None
             return None
-        return self.stale.cache.entries.get(key)
+        return self.stale.entries.get(key)
 
     async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str) -> tuple[Kept | None, bool]:
         """This build's response for ``key``, made in the background, if it is ready
@@ -338,8 +354,11 @@ class LiveSite:
         done = self.computing[key] = asyncio.Event()
 
         async def made() -> None:
+            if self._refresh_turns is None:
+                self._refresh_turns = asyncio.Semaphore(REFRESHING)
             try:
-                kept = await self.capture(dict(scope), quiet_receive, discard, etag, control)
+                async with self._refresh_turns:
+                    kept = await self.capture(dict(scope), quiet_receive, discard, etag, control)
                 if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
                     self.cache.put(key, kept)
             finally:
