@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import signal
 import textwrap
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def case_text(
     """A valid case file; pass pieces to vary it."""
     front = f"title: {title}\ndate: {date}\nviolations: {violations}\n" + textwrap.dedent(extra)
     return f"---\n{front}---\n\n{body}"
+
+
+def interruptible() -> None:
+    """For a child process: Ctrl-C (SIGINT) as at a terminal, even where this
+    run was started in the background with SIGINT ignored (which children inherit)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def rows(db: Path, sql: str) -> list[tuple]:

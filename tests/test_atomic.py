@@ -23,7 +23,7 @@ import pytest
 from caselib import pipeline
 from caselib.errors import InvalidInput
 
-from conftest import REPO, CasesFolder, case_text
+from conftest import REPO, CasesFolder, case_text, interruptible
 
 CORPUS_SIZE = 3000
 OLD_CORPUS_SIZE = 5
@@ -98,7 +98,8 @@ def interrupt_while_writing(cases_dir: Path, db: Path, sig: int, *extra: str) ->
     """Start a build, wait until it is writing, send ``sig``; return the
     finished process, the temp path and its stderr."""
     published_size = db.stat().st_size
-    process = subprocess.Popen(build_command(cases_dir, db, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(build_command(cases_dir, db, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=interruptible)
     temp = db.with_name(f".{db.name}.building-{process.pid}")
     deadline = time.monotonic() + TIMEOUT
     try:

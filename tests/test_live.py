@@ -22,7 +22,7 @@ from caselib.pipeline import build
 from caselib.site import limits
 
 from browser import datasette_server, free_port, local_get
-from conftest import REPO, case_text
+from conftest import REPO, case_text, interruptible
 
 VISIBLE_WITHIN = 2.0
 
@@ -181,7 +181,7 @@ def test_serve_watches_picks_up_a_saved_edit_and_survives_a_bad_one(library, tmp
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(REPO / "build.py"), "--cases", str(cases.root), "--db", str(tmp_path / "watched.db"), "--serve", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path, preexec_fn=interruptible,
     )
     url = f"http://127.0.0.1:{port}"
     output: list[str] = []
