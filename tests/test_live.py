@@ -313,3 +313,51 @@ def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(c
     assert ("某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案（修订）") == (first, stand_in, made)
     assert live.STALE_WAIT <= waited < 2 * live.STALE_WAIT
     assert first_tag == stand_in_tag != made_tag
+
+
+def writing_processes(root: int) -> list[int]:
+    """The exports' writing processes under ``root`` (see caselib/site/export.py)."""
+    from bench.common import tree_pids
+
+    found = []
+    for pid in tree_pids(root):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing.spawn" in command:
+            found.append(pid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_the_writing_processes_end_with_their_serving_process(library, stop):
+    import os
+
+    _, db = library
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "caselib.site.app:create_app", "--factory", "--port", str(port), "--no-access-log"],
+        cwd=REPO, env=dict(os.environ, CASELIB_DB=str(db)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        seconds_until(lambda: _up(f"http://127.0.0.1:{port}"))
+        deadline = time.monotonic() + 60
+        while len(writing_processes(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        writers = writing_processes(process.pid)
+    finally:
+        process.send_signal(stop)
+        process.wait(timeout=30)
+    assert 2 == len(writers)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in writers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [] == [pid for pid in writers if alive(pid)]

@@ -30,13 +30,15 @@ rows into bytes; this module does the rest for both.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
+import atexit
 import datetime
 import json
 import math
+import multiprocessing
+import os
 import re
 import sqlite3
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -65,6 +67,7 @@ EXACT_INTEGER_LIMIT = 2**53  # larger integers lose digits as spreadsheet number
 ARRAY_SEPARATOR = "、"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 WRITER_NICENESS = 10  # exports yield the CPU to pages
+PARENT_CHECK_SECONDS = 1.0  # how often a writing process checks its serving process is there
 WRITERS = 2  # writing processes per serving process: a small export need not wait for a large one
 RENDERED_VIEWS = frozenset({"table", "database"})
 
@@ -279,6 +282,20 @@ def budgeted_rows(conn: sqlite3.Connection, sql: str, params: dict, budget: SqlB
     return names, rows
 
 
+def writing_process(parent: int) -> None:
+    """A writing process's start: a lower priority, and an end when its serving
+    process ends, however that ends (a process stopped by a signal does not
+    shut its pool down)."""
+    os.nice(WRITER_NICENESS)
+
+    def follow() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=follow, name="follow-the-serving-process", daemon=True).start()
+
+
 class Writing:
     """Exports read and written in processes of their own (WRITERS per serving
     process) at a lower CPU priority: writing a large workbook is pure
@@ -290,7 +307,10 @@ class Writing:
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=WRITERS, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(WRITER_NICENESS,))
+            self._pool = ProcessPoolExecutor(
+                max_workers=WRITERS, mp_context=multiprocessing.get_context("spawn"), initializer=writing_process, initargs=(os.getpid(),)
+            )
+            atexit.register(self._pool.shutdown, wait=False, cancel_futures=True)
         return self._pool
 
     def start(self) -> None:
