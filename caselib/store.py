@@ -245,12 +245,17 @@ def built_by_this_code(target: Path) -> bool:
     try:
         conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
         try:
-            found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
-            return bool(found) and found[0] == fingerprint()
+            return fingerprint_is_ours(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError:
         return False
+
+
+def fingerprint_is_ours(conn: sqlite3.Connection) -> bool:
+    """Whether the database on ``conn`` carries this code's build fingerprint."""
+    found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
+    return bool(found) and found[0] == fingerprint()
 
 
 def stored_index(target: Path) -> dict[str, Known] | None:
@@ -260,8 +265,7 @@ def stored_index(target: Path) -> dict[str, Known] | None:
     try:
         conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
         try:
-            found = conn.execute(f"select value from {BUILD_TABLE} where key = 'fingerprint'").fetchone()
-            if not found or found[0] != fingerprint():
+            if not fingerprint_is_ours(conn):
                 return None
             rows = conn.execute(
                 f"select c.path, c.id, c.digest, f.size, f.mtime_ns, f.inode from cases c left join {FILES_TABLE} f on f.path = c.path"

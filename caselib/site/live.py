@@ -353,20 +353,13 @@ class LiveSite:
         """Make ``key``'s response in the background (a request for it need not wait) and keep it."""
         done = self.computing[key] = asyncio.Event()
 
-        async def made() -> None:
+        async def made() -> Kept | None:
             if self._refresh_turns is None:
                 self._refresh_turns = asyncio.Semaphore(REFRESHING)
-            try:
-                async with self._refresh_turns:
-                    kept = await self.capture(dict(scope), quiet_receive, discard, etag, control)
-                if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
-                    self.cache.put(key, kept)
-            finally:
-                if self.computing.get(key) is done:
-                    del self.computing[key]
-                done.set()
+            async with self._refresh_turns:
+                return await self.capture(dict(scope), quiet_receive, discard, etag, control)
 
-        task = asyncio.get_running_loop().create_task(made())
+        task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made()))
         self.refreshing.add(task)
         task.add_done_callback(self.refreshing.discard)
 
@@ -385,10 +378,15 @@ class LiveSite:
 
     async def compute(self, key: str, scope: Scope, receive: Receive, send: Send, etag: str, control: str) -> None:
         done = self.computing[key] = asyncio.Event()
+        await self.keep_made(key, done, etag, self.capture(scope, receive, send, etag, control))
+
+    async def keep_made(self, key: str, done: asyncio.Event, etag: str, making: Awaitable[Kept | None]) -> None:
+        """Await the response being made for ``key`` and keep it (not if a build
+        came in meanwhile), then let the requests waiting on ``done`` go on."""
         try:
-            kept = await self.capture(scope, receive, send, etag, control)
+            kept = await making
             if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
-                self.cache.put(key, kept)  # not if a build came in meanwhile
+                self.cache.put(key, kept)
         finally:
             if self.computing.get(key) is done:
                 del self.computing[key]
