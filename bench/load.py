@@ -12,8 +12,10 @@ and filtered by facets), statistics, a training pack, searches with facets
 process per core) on a database built from the generated corpus.
 
 For every run it prints throughput, p50/p95/p99 per kind of request and over
-all, errors, and the peak memory of the serving processes. Three more runs
-per size and user count:
+all, errors, and the peak memory of the serving processes. The first run
+starts right after the server did (``just started``: every page is made for
+the first time while people ask for it), the next on the site as it then
+runs; three more runs per size and user count:
 
 - ``abuse``: three more clients loop the expensive SQL of the issue
   (a recursive CTE, a 400 MB randomblob, ``pragma_database_list``) meanwhile,
@@ -91,6 +93,7 @@ class Sample:
     ms: float
     status: int
     error: str = ""
+    at: float = 0.0  # time.monotonic() when it was asked
 
 
 @dataclass
@@ -145,7 +148,7 @@ async def timed_get(client: httpx.AsyncClient, url: str, kind: str) -> Sample:
         status, error = response.status_code, ""
     except httpx.HTTPError as err:
         status, error = 0, type(err).__name__
-    return Sample(kind, (time.perf_counter() - started) * 1000, status, error)
+    return Sample(kind, (time.perf_counter() - started) * 1000, status, error, time.monotonic() - (time.perf_counter() - started))
 
 
 async def member_of_staff(client, site: Site, deadline: float, rng: random.Random, think: tuple[float, float] | None, samples: list) -> None:
@@ -257,6 +260,7 @@ def measure(server: Server, site: Site, name: str, users: int, seconds: float, t
     started = time.monotonic()
     samples, abuse = asyncio.run(load(server.url, site, users, seconds, think, abusers, seed=users))
     run = Run(name, time.monotonic() - started, samples, abuse, server.memory.peak_pss_kb / 1024)
+    run.notes.append(slow_requests(run, started))
     if during is not None:
         during.join()
         run.notes += getattr(during, "notes", [])
@@ -310,6 +314,20 @@ def ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+SLOW_MS = 1000  # what the notes count as slow
+SLOT_SECONDS = 10
+
+
+def slow_requests(run: Run, started: float) -> str:
+    """When in the run the requests slower than SLOW_MS were asked, by SLOT_SECONDS."""
+    slow = [s for s in run.samples if s.ms > SLOW_MS]
+    slots: dict[int, list[Sample]] = defaultdict(list)
+    for sample in slow:
+        slots[int((sample.at - started) // SLOT_SECONDS) * SLOT_SECONDS].append(sample)
+    when = ", ".join(f"{slot}-{slot + SLOT_SECONDS} s: {len(found)}" for slot, found in sorted(slots.items()))
+    return f"{run.name}: {len(slow)} of {len(run.samples)} requests over {SLOW_MS / 1000:.0f} s" + (f", asked at {when}" if slow else "")
 
 
 def run_rows(run: Run) -> list[list[str]]:
@@ -370,6 +388,8 @@ def bench_size(size: int, args) -> dict:
     server = serve_current(db, args.workers, folder / "server.log")
     try:
         for users in args.users:
+            if not runs:  # every page is made for the first time while the first people ask for it
+                runs.append(measure(server, site, f"{users} staff, just started", users, args.seconds, THINK))
             runs.append(measure(server, site, f"{users} staff", users, args.seconds, THINK))
             runs.append(measure(server, site, f"{users} staff + abuse", users, args.seconds, THINK, abusers=3))
             rebuilds = Rebuilds(cases, db, server, args.seconds)

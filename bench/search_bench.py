@@ -208,9 +208,10 @@ class Corpus:
             if len(segments) == 1 and search.CJK_RUN.fullmatch(segments[0]):
                 hits = self._substring_hits(segments[0])
             else:
-                # a word matches its other forms too: narrow down by the first letters of its stem,
-                # which no form with the same stem lacks
-                pieces = [piece if search.CJK_RUN.fullmatch(piece) or not piece.isalpha() else search.stem(piece)[:3] for piece in segments]
+                # a word matches its other forms too: narrow down by the first two letters of its stem,
+                # which no form with the same stem lacks (Porter keeps a word's first two letters;
+                # the third may change: may → mai)
+                pieces = [piece if search.CJK_RUN.fullmatch(piece) or not piece.isalpha() else search.stem(piece)[:2] for piece in segments]
                 candidates = set.intersection(*(self._substring_hits(piece) for piece in pieces))
                 hits = {i for i in candidates if any(search._contains_term(col, folded) for col in self.normalised[i])}
             result = hits if result is None else result & hits

@@ -121,7 +121,7 @@ def test_compare_tells_equal_builds_from_different_ones(data: Path, tmp_path: Pa
 def test_load_bench_serves_staff_refuses_the_abuse_and_follows_a_rebuild(data: Path) -> None:
     output = succeeded("bench.load", "--sizes", str(SIZE), "--users", "4", "--closed", "2", "--smoke", "--data", str(data))
     assert f"== {SIZE} cases (seed 1);" in output
-    for run_name in ("4 staff", "4 staff + abuse", "4 staff + rebuild", "now: 2 clients"):
+    for run_name in ("4 staff, just started", "4 staff", "4 staff + abuse", "4 staff + rebuild", "now: 2 clients"):
         assert re.search(f"^{re.escape(run_name)} ", output, re.MULTILINE), run_name
     assert re.search(r"abusive SQL\s+\d+.*\b0 not refused", output)
     assert 2 == len(re.findall(r"rebuild \d: built in [\d.]+ s \(updated .*1 changed.*\), visible [\d.]+ s after it started", output))

@@ -315,6 +315,51 @@ def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(c
     assert first_tag == stand_in_tag != made_tag
 
 
+def test_a_page_that_was_slow_to_make_is_the_last_builds_at_once_and_made_again_before_it_is_asked(cases, tmp_path):
+    import httpx
+
+    from caselib.site import datasette, live
+
+    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
+    db = tmp_path / "cases.db"
+    build(cases.root, db)
+    ds = datasette(db)
+    slowed = Slowed(ds.app(), "/cases/cases/one")
+    slowed.delay = 2 * live.STALE_WAIT
+    site = live.LiveSite(slowed, ds)
+
+    async def visit() -> list[tuple[float, str]]:
+        seen = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url="http://site") as client:
+
+            async def get(path: str = "/cases/cases/one") -> None:
+                started = time.monotonic()
+                response = await client.get(path)
+                found = re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S)
+                seen.append((time.monotonic() - started, found.group(1).strip() if found else ""))
+
+            await get()  # slow to make, kept
+            await get()  # asked again: sent as kept
+            cases.write("one.md", case_text(title="某局干部甲某违规吃喝案（修订）"))
+            build(cases.root, db)
+            await get("/")  # the site sees the build: the slow page is made again, unasked
+            await asyncio.sleep(2 * slowed.delay)
+            await get()  # made before it was asked
+            cases.write("one.md", case_text(title="某局干部甲某违规吃喝案（再修订）"))
+            build(cases.root, db)
+            await get()  # the last build's, at once
+        return seen
+
+    (made, first), (_, again), _, (ahead, new), (stood_in, stand_in) = asyncio.run(visit())
+    expected = ("某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案", "某局干部甲某违规吃喝案（修订）", "某局干部甲某违规吃喝案（修订）")
+    assert expected == (first, again, new, stand_in)
+    assert made >= slowed.delay
+    assert ahead < live.STALE_WAIT
+    assert stood_in < live.STALE_WAIT
+    # made on a thread of its own, not one of the query threads of people waiting
+    assert any(thread.name.startswith("caselib-ahead") for thread in threading.enumerate())
+
+
 def writing_processes(root: int) -> list[int]:
     """The exports' writing processes under ``root`` (see caselib/site/export.py)."""
     from bench.common import tree_pids

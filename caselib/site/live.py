@@ -11,12 +11,16 @@ it can be kept until the next build:
   file changes; when many ask for the same page at once (a room of trainees
   opening the case on the projector), one request computes it and the others
   wait for it;
-- after a build, a page is made afresh for the first request that asks for it;
-  when making it takes longer than STALE_WAIT (0.5 s: a room of trainees asking
-  for many pages at once, just after a build), the last build's page is sent
-  meanwhile (for at most STALE_KEEP after the build) and the new one replaces
-  it as soon as it is made, so a rebuild in the middle of a session never
-  leaves everyone waiting;
+- after a build, a page that was quick to make (a case page) is made afresh
+  for the first request that asks for it; when making it now takes longer
+  than STALE_WAIT (0.5 s: a room of trainees asking for many pages at once,
+  just after a build), the last build's page is sent meanwhile. A page that
+  was slow to make (the list of 100,000 cases with its facets, an export of
+  them all) is sent as the last build kept it at once, and is made again in
+  the background, REFRESHING at a time, the most-asked first, without waiting
+  to be asked. The last build's pages stand in for at most STALE_KEEP after the
+  build and each is replaced as soon as its new one is made, so a rebuild in
+  the middle of a session never leaves everyone waiting;
 - a build reaches the running site within a request: an incremental build
   changes the file in place, in one transaction (SQLite shows readers the
   whole change or none of it); a full build renames a new file into place,
@@ -34,11 +38,13 @@ tests/test_live.py.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import os
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -53,11 +59,11 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CACHE_BYTES = 256 * 1024 * 1024  # responses kept per serving process
+CACHE_BYTES = 512 * 1024 * 1024  # responses kept per serving process (the last build's stand in beside them for STALE_KEEP after a build)
 CACHE_ENTRY_BYTES = 96 * 1024 * 1024  # larger responses are not kept (the Excel and the CSV of 100,000 cases are kept)
 STALE_WAIT = 0.5  # seconds a request waits for a page of a new build before it is sent the last build's
 STALE_KEEP = 120  # seconds after a build during which the last build's pages may stand in
-REFRESHING = 2  # pages of a new build made in the background at once per process (the rest stand in meanwhile)
+REFRESHING = 1  # pages of a new build made in the background at once per process (the rest stand in meanwhile)
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
 # The pages under /-/ show the server's paths, plugins, versions and settings;
@@ -74,6 +80,18 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
 }
 ACTOR_COOKIE = "ds_actor"
+# Set in a task that makes a page in the background: its queries run on a
+# thread of their own, so the requests of people waiting keep every one of
+# Datasette's query threads.
+IN_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("in_background", default=False)
+_background_threads: ThreadPoolExecutor | None = None
+
+
+def background_threads() -> ThreadPoolExecutor:
+    global _background_threads
+    if _background_threads is None:
+        _background_threads = ThreadPoolExecutor(max_workers=REFRESHING, thread_name_prefix="caselib-ahead")
+    return _background_threads
 
 
 # ---------------------------------------------------------------- the database file
@@ -119,7 +137,8 @@ class LiveDatabase(Database):
                 self._connections.conn = conn
             return fn(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self.ds.executor, in_thread)
+        threads = background_threads() if IN_BACKGROUND.get() else self.ds.executor
+        return await asyncio.get_running_loop().run_in_executor(threads, in_thread)
 
 
 def code_version(root: Path = SITE_ROOT) -> str:
@@ -145,6 +164,9 @@ class Kept:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    made_in: float = 0.0  # seconds it took to make
+    asked: int = 0  # times it was sent from the cache (this build's and the builds' before)
+    scope: Scope | None = None  # the request it answers, to make it again after a build
 
 
 async def quiet_receive() -> dict:
@@ -174,6 +196,7 @@ class ResponseCache:
             return None
         self.entries.move_to_end(key)
         self.hits += 1
+        kept.asked += 1
         return kept
 
     def put(self, key: str, kept: Kept) -> None:
@@ -240,7 +263,7 @@ class LiveSite:
         self._path: Path | None = None
         self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
         self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
-        self.refreshing: set[asyncio.Task] = set()
+        self.refreshing: set[asyncio.Task] = set()  # pages being made in the background, for this build
         self._refresh_turns: asyncio.Semaphore | None = None
 
     @property
@@ -260,8 +283,11 @@ class LiveSite:
             if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
                 self.reopen(current)
             last, self.cache = self.cache, ResponseCache(self.cache.limit, self.cache.entry_limit)
+            self.stop_refreshing()
             self.stand_ins(last, identity)
             self.identity = identity
+            if identity is not None:
+                self.remake_ahead(identity)
         return identity or ()
 
     def reopen(self, old: Database | None) -> None:
@@ -299,7 +325,8 @@ class LiveSite:
         head = scope["method"] == "HEAD"
         stand_in = self.stand_in(key)
         if stand_in is not None:
-            kept, in_time = await self.fresh_in_time(key, scope, etag, control)
+            slow = is_slow(stand_in[0])
+            kept, in_time = await self.fresh_in_time(key, scope, etag, control, wait=0.0 if slow else STALE_WAIT)
             if not in_time:
                 await self.send_kept(send, stand_in[0], stand_in[1], control, head=head)
                 return
@@ -336,32 +363,59 @@ class LiveSite:
             return None
         return self.stale.entries.get(key)
 
-    async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str) -> tuple[Kept | None, bool]:
+    async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str, wait: float) -> tuple[Kept | None, bool]:
         """This build's response for ``key``, made in the background, if it is ready
-        within STALE_WAIT: (kept or None when it cannot be kept, True), else (None, False)."""
+        within ``wait`` seconds: (kept or None when it cannot be kept, True), else (None, False).
+
+        A page that was slow to make waits its turn among the REFRESHING; a
+        quick one is made at once, as for a request."""
         if key not in self.computing and self.cache.entries.get(key) is None:
-            self.refresh(key, scope, etag, control)
+            self.refresh(key, scope, etag, control, queued=wait == 0.0)
         done = self.computing.get(key)
-        if done is not None:
+        if done is not None and not done.is_set():
+            if not wait:
+                return None, False
             try:
-                await asyncio.wait_for(done.wait(), STALE_WAIT)
+                await asyncio.wait_for(done.wait(), wait)
             except TimeoutError:
                 return None, False
         return self.cache.get(key), True
 
-    def refresh(self, key: str, scope: Scope, etag: str, control: str) -> None:
-        """Make ``key``'s response in the background (a request for it need not wait) and keep it."""
+    def refresh(self, key: str, scope: Scope, etag: str, control: str, queued: bool, asked: int = 0) -> None:
+        """Make ``key``'s response in the background (a request for it need not wait) and keep it;
+        ``queued``: one of REFRESHING at a time."""
         done = self.computing[key] = asyncio.Event()
+        scope = {**scope, "method": "GET", "headers": [(k, v) for k, v in scope.get("headers", []) if k != b"if-none-match"]}
 
         async def made() -> Kept | None:
+            if not queued:
+                return await self.capture(scope, quiet_receive, discard, etag, control)
+            IN_BACKGROUND.set(True)
             if self._refresh_turns is None:
                 self._refresh_turns = asyncio.Semaphore(REFRESHING)
             async with self._refresh_turns:
-                return await self.capture(dict(scope), quiet_receive, discard, etag, control)
+                return await self.capture(scope, quiet_receive, discard, etag, control)
 
-        task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made()))
+        task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made(), asked))
         self.refreshing.add(task)
         task.add_done_callback(self.refreshing.discard)
+
+    def remake_ahead(self, identity: tuple) -> None:
+        """Make the new build's pages that were slow to make and asked more than
+        once, most-asked first, before anyone asks (their stand-ins are sent meanwhile)."""
+        if self.stale is None:
+            return
+        ahead = [(kept.asked, key, kept) for key, (kept, _) in self.stale.entries.items()
+                 if is_slow(kept) and kept.asked > 0 and kept.scope is not None]
+        for asked, key, kept in sorted(ahead, key=lambda item: -item[0]):
+            if key not in self.computing:
+                control = "no-cache" if key.startswith("public|") else "private, no-cache"
+                self.refresh(key, kept.scope, self.etag(identity, key), control, queued=True, asked=asked)
+
+    def stop_refreshing(self) -> None:
+        """A new build came in: what was being made for the one before is not wanted."""
+        for task in list(self.refreshing):
+            task.cancel()
 
     async def kept_or_computed(self, key: str) -> Kept | None:
         """The kept response for ``key``, after waiting for a request computing it; None: compute it."""
@@ -380,12 +434,13 @@ class LiveSite:
         done = self.computing[key] = asyncio.Event()
         await self.keep_made(key, done, etag, self.capture(scope, receive, send, etag, control))
 
-    async def keep_made(self, key: str, done: asyncio.Event, etag: str, making: Awaitable[Kept | None]) -> None:
+    async def keep_made(self, key: str, done: asyncio.Event, etag: str, making: Awaitable[Kept | None], asked: int = 0) -> None:
         """Await the response being made for ``key`` and keep it (not if a build
         came in meanwhile), then let the requests waiting on ``done`` go on."""
         try:
             kept = await making
             if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
+                kept.asked = asked
                 self.cache.put(key, kept)
         finally:
             if self.computing.get(key) is done:
@@ -409,6 +464,7 @@ class LiveSite:
         chunks: list[bytes] = []
         size = 0
         keep = True
+        started = time.monotonic()
 
         async def sending(message: dict) -> None:
             nonlocal size, keep
@@ -429,7 +485,7 @@ class LiveSite:
         await self.app(scope, receive, sending)
         if not keep or not start:
             return None
-        return Kept(start["status"], list(start.get("headers", [])), b"".join(chunks))
+        return Kept(start["status"], list(start.get("headers", [])), b"".join(chunks), time.monotonic() - started, 0, dict(scope))
 
     async def send_kept(self, send: Send, kept: Kept, etag: str, control: str, head: bool = False) -> None:
         headers = merged(kept.headers, {**SECURITY_HEADERS, "etag": etag, "cache-control": control})
@@ -443,6 +499,11 @@ class LiveSite:
         headers = merged([(b"content-type", b"text/plain; charset=utf-8")], SECURITY_HEADERS)
         await send({"type": "http.response.start", "status": 404, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def is_slow(kept: Kept) -> bool:
+    """Whether the page took longer to make than a request waits for a new build's."""
+    return kept.made_in > STALE_WAIT
 
 
 def merged(headers: list, replace: dict[str, str]) -> list[tuple[bytes, bytes]]:
