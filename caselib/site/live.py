@@ -21,6 +21,8 @@ it can be kept until the next build:
   to be asked. The last build's pages stand in for at most STALE_KEEP after the
   build and each is replaced as soon as its new one is made, so a rebuild in
   the middle of a session never leaves everyone waiting;
+- a process that starts makes first the pages the processes before it were
+  asked most that were slow to make (see asked.py), the most-asked first;
 - a build reaches the running site within a request: an incremental build
   changes the file in place, in one transaction (SQLite shows readers the
   whole change or none of it); a full build renames a new file into place,
@@ -48,10 +50,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
+from urllib.parse import quote
 
 from datasette.database import Database
 
-from . import DATABASE_NAME, SITE_ROOT, limits
+from . import DATABASE_NAME, SITE_ROOT, asked, limits
 from .accounts import login_enabled
 
 Scope = dict
@@ -265,6 +268,8 @@ class LiveSite:
         self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
         self.refreshing: set[asyncio.Task] = set()  # pages being made in the background, for this build
         self._refresh_turns: asyncio.Semaphore | None = None
+        self.next_record = time.monotonic() + asked.EVERY
+        self.recording = True  # until the record cannot be written
 
     @property
     def path(self) -> Path:
@@ -275,10 +280,11 @@ class LiveSite:
 
     # ------------------------------------------------ following the file
 
-    def follow(self) -> tuple:
+    def follow(self, scope: Scope) -> tuple:
         """The file's identity now; a new file is opened, a changed one empties the cache."""
         identity = file_identity(self.path)
         if identity != self.identity:
+            first = self.identity is None
             current = self.datasette.databases.get(DATABASE_NAME)
             if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
                 self.reopen(current)
@@ -286,7 +292,9 @@ class LiveSite:
             self.stop_refreshing()
             self.stand_ins(last, identity)
             self.identity = identity
-            if identity is not None:
+            if identity is not None and first:
+                self.make_recorded(identity, scope)
+            elif identity is not None:
                 self.remake_ahead(identity)
         return identity or ()
 
@@ -308,7 +316,8 @@ class LiveSite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        identity = self.follow()
+        identity = self.follow(scope)
+        self.record_now_and_then()
         if is_internal(scope["path"], login_enabled(self.datasette)) and audience(scope) == "public":
             await self.not_found(send)
             return
@@ -411,6 +420,29 @@ class LiveSite:
             if key not in self.computing:
                 control = "no-cache" if key.startswith("public|") else "private, no-cache"
                 self.refresh(key, kept.scope, self.etag(identity, key), control, queued=True, asked=asked)
+
+    def make_recorded(self, identity: tuple, template: Scope) -> None:
+        """Just started: make the pages recorded as the most asked, before they are
+        asked (``template``: the first request, whose cookies are left out)."""
+        headers = [(k, v) for k, v in template.get("headers", []) if k not in (b"cookie", b"if-none-match")]
+        for page, times in asked.read(self.path):
+            key = f"public|{page}"
+            if key in self.computing:
+                continue
+            path, _, query = page.partition("?")
+            scope = {**template, "path": path, "raw_path": quote(path).encode(), "query_string": query.encode("latin-1"), "headers": headers}
+            self.refresh(key, scope, self.etag(identity, key), "no-cache", queued=True, asked=times)
+
+    def record_now_and_then(self) -> None:
+        """Every asked.EVERY seconds, record the pages for everyone that were
+        slow to make and asked more than once, most-asked first."""
+        if not self.recording or time.monotonic() < self.next_record:
+            return
+        self.next_record = time.monotonic() + asked.EVERY
+        pages = [(key.removeprefix("public|"), kept.asked) for key, kept in self.cache.entries.items()
+                 if key.startswith("public|") and is_slow(kept) and kept.asked > 0]
+        if pages:
+            self.recording = asked.write(self.path, sorted(pages, key=lambda page: -page[1]))
 
     def stop_refreshing(self) -> None:
         """A new build came in: what was being made for the one before is not wanted."""
