@@ -51,7 +51,6 @@ from urllib.parse import quote
 import httpx
 
 from caselib.pipeline import build
-from caselib.public import public_path_for
 from caselib.site import asked
 from caselib.site import start_server, stop_server
 
@@ -388,7 +387,7 @@ def bench_size(size: int, args) -> dict:
     folder = db.parent
     runs: list[Run] = []
     closed: list[Run] = []
-    recorded = len(asked.read(public_path_for(db)))  # what the processes of an earlier run were asked most
+    recorded = len(asked.read(db))  # what the processes of an earlier run were asked most (db is served to everyone)
     server = serve_current(db, args.workers, folder / "server.log")
     try:
         for users in args.users:
