@@ -143,6 +143,7 @@ class Site:
 
 
 async def timed_get(client: httpx.AsyncClient, url: str, kind: str) -> Sample:
+    asked_at = time.monotonic()
     started = time.perf_counter()
     try:
         response = await client.get(url)
@@ -150,7 +151,7 @@ async def timed_get(client: httpx.AsyncClient, url: str, kind: str) -> Sample:
         status, error = response.status_code, ""
     except httpx.HTTPError as err:
         status, error = 0, type(err).__name__
-    return Sample(kind, (time.perf_counter() - started) * 1000, status, error, time.monotonic() - (time.perf_counter() - started))
+    return Sample(kind, (time.perf_counter() - started) * 1000, status, error, asked_at)
 
 
 async def member_of_staff(client, site: Site, deadline: float, rng: random.Random, think: tuple[float, float] | None, samples: list) -> None:

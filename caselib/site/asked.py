@@ -33,6 +33,7 @@ def write(database: Path, asked: list[tuple[str, int]]) -> bool:
         temp.write_text(json.dumps([{"page": page, "asked": n} for page, n in asked[:KEPT]], ensure_ascii=False), encoding="utf-8")
         os.replace(temp, target)
     except OSError as error:
+        temp.unlink(missing_ok=True)
         print(f"最常请求页面的记录无法写入 (cannot record the most-asked pages): {target}: {error.strerror}", file=sys.stderr)
         return False
     return True
@@ -46,6 +47,6 @@ def read(database: Path) -> list[tuple[str, int]]:
         return []
     if not isinstance(found, list):
         return []
-    return [(item["page"], int(item["asked"])) for item in found
+    return [(item["page"], item["asked"]) for item in found
             if isinstance(item, dict) and isinstance(item.get("page"), str) and item["page"].startswith("/")
-            and isinstance(item.get("asked"), int)]
+            and not item["page"].startswith("/-/") and isinstance(item.get("asked"), int)][:KEPT]

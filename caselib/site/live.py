@@ -52,7 +52,9 @@ from pathlib import Path
 from typing import Awaitable, Callable
 from urllib.parse import quote
 
+from datasette.actor_auth_cookie import actor_from_request
 from datasette.database import Database
+from datasette.utils.asgi import Request
 
 from . import DATABASE_NAME, SITE_ROOT, asked, limits
 from .accounts import login_enabled
@@ -66,6 +68,7 @@ CACHE_BYTES = 512 * 1024 * 1024  # responses kept per serving process (the last 
 CACHE_ENTRY_BYTES = 96 * 1024 * 1024  # larger responses are not kept (the Excel and the CSV of 100,000 cases are kept)
 STALE_WAIT = 0.5  # seconds a request waits for a page of a new build before it is sent the last build's
 STALE_KEEP = 120  # seconds after a build during which the last build's pages may stand in
+REMADE_AHEAD = 100  # slow pages made again after a build before they are asked, the most-asked first
 REFRESHING = 1  # pages of a new build made in the background at once per process (the rest stand in meanwhile)
 CLOSE_OLD_AFTER = 300  # seconds before the connections to a replaced file are closed
 CACHED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "application/vnd.openxmlformats")
@@ -83,6 +86,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
 }
 ACTOR_COOKIE = "ds_actor"
+PUBLIC_CONTROL = "no-cache"  # Cache-Control of a page for everyone: kept, revalidated each time
+PRIVATE_CONTROL = "private, no-cache"  # of a signed-in actor's page: never kept by a shared cache
 # Set in a task that makes a page in the background: its queries run on a
 # thread of their own, so the requests of people waiting keep every one of
 # Datasette's query threads.
@@ -238,14 +243,30 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def audience(scope: Scope) -> str:
-    """Who a response is for: everyone (no actor cookie), or one signed-in actor."""
-    cookies = header(scope, b"cookie") or b""
-    for part in cookies.split(b";"):
-        name, _, value = part.strip().partition(b"=")
-        if name == ACTOR_COOKIE.encode() and value:
-            return "actor:" + hashlib.sha256(value).hexdigest()[:16]
-    return "public"
+def audience(datasette, scope: Scope) -> str:
+    """Who a response is for: everyone, or one signed-in actor (a cookie that
+    Datasette reads and whose signature holds, read as Datasette reads it)."""
+    request = Request(scope, None)
+    value = request.cookies.get(ACTOR_COOKIE)
+    if not value or actor_from_request(datasette, request) is None:
+        return "public"
+    return "actor:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+REPLAYED_HEADERS = (b"host", b"accept", b"accept-encoding", b"accept-language")
+
+
+def replayable(scope: Scope, signed_in: bool) -> Scope:
+    """What of a request is kept to make its page again after a build: a GET of
+    its path with a few neutral headers (and, for a signed-in actor's page, its
+    sign-in cookie only)."""
+    headers = [(k, v) for k, v in scope.get("headers", []) if k in REPLAYED_HEADERS]
+    if signed_in:
+        cookie = Request(scope, None).cookies.get(ACTOR_COOKIE)
+        if cookie:
+            headers.append((b"cookie", f"{ACTOR_COOKIE}={cookie}".encode("latin-1")))
+    kept = ("type", "asgi", "http_version", "scheme", "path", "raw_path", "query_string", "root_path", "server")
+    return {**{name: scope[name] for name in kept if name in scope}, "method": "GET", "headers": headers}
 
 
 def is_internal(path: str, can_sign_in: bool = True) -> bool:
@@ -266,7 +287,8 @@ class LiveSite:
         self._path: Path | None = None
         self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
         self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
-        self.refreshing: set[asyncio.Task] = set()  # pages being made in the background, for this build
+        self.refreshing: dict[asyncio.Task, tuple[str, asyncio.Event]] = {}  # pages being made in the background, for this build
+        self.queued: set[str] = set()  # of those, the ones waiting for their turn
         self._refresh_turns: asyncio.Semaphore | None = None
         self.next_record = time.monotonic() + asked.EVERY
         self.recording = True  # until the record cannot be written
@@ -283,6 +305,8 @@ class LiveSite:
     def follow(self, scope: Scope) -> tuple:
         """The file's identity now; a new file is opened, a changed one empties the cache."""
         identity = file_identity(self.path)
+        if self.stale is not None and time.monotonic() > self.stale.until:
+            self.stale = None  # the last build's pages stand in no longer
         if identity != self.identity:
             first = self.identity is None
             current = self.datasette.databases.get(DATABASE_NAME)
@@ -318,16 +342,16 @@ class LiveSite:
             return
         identity = self.follow(scope)
         self.record_now_and_then()
-        if is_internal(scope["path"], login_enabled(self.datasette)) and audience(scope) == "public":
+        who = audience(self.datasette, scope)
+        if is_internal(scope["path"], login_enabled(self.datasette)) and who == "public":
             await self.not_found(send)
             return
         if scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, self.with_headers(send))
             return
-        who = audience(scope)
         key = f"{who}|{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
         etag = self.etag(identity, key)
-        control = "no-cache" if who == "public" else "private, no-cache"
+        control = PUBLIC_CONTROL if who == "public" else PRIVATE_CONTROL
         if matches(header(scope, b"if-none-match"), etag):
             await self.send_kept(send, Kept(304, [], b""), etag, control, head=True)
             return
@@ -390,11 +414,11 @@ class LiveSite:
                 return None, False
         return self.cache.get(key), True
 
-    def refresh(self, key: str, scope: Scope, etag: str, control: str, queued: bool, asked: int = 0) -> None:
+    def refresh(self, key: str, scope: Scope, etag: str, control: str, queued: bool) -> None:
         """Make ``key``'s response in the background (a request for it need not wait) and keep it;
         ``queued``: one of REFRESHING at a time."""
         done = self.computing[key] = asyncio.Event()
-        scope = {**scope, "method": "GET", "headers": [(k, v) for k, v in scope.get("headers", []) if k != b"if-none-match"]}
+        scope = replayable(scope, signed_in=control != PUBLIC_CONTROL)
 
         async def made() -> Kept | None:
             if not queued:
@@ -402,12 +426,19 @@ class LiveSite:
             IN_BACKGROUND.set(True)
             if self._refresh_turns is None:
                 self._refresh_turns = asyncio.Semaphore(REFRESHING)
-            async with self._refresh_turns:
-                return await self.capture(scope, quiet_receive, discard, etag, control)
+            self.queued.add(key)
+            try:
+                async with self._refresh_turns:
+                    self.queued.discard(key)
+                    if self.computing.get(key) is not done:  # a request made it meanwhile
+                        return None
+                    return await self.capture(scope, quiet_receive, discard, etag, control)
+            finally:
+                self.queued.discard(key)
 
-        task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made(), asked))
-        self.refreshing.add(task)
-        task.add_done_callback(self.refreshing.discard)
+        task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made()))
+        self.refreshing[task] = (key, done)
+        task.add_done_callback(self.made_in_background)
 
     def remake_ahead(self, identity: tuple) -> None:
         """Make the new build's pages that were slow to make and asked more than
@@ -416,22 +447,22 @@ class LiveSite:
             return
         ahead = [(kept.asked, key, kept) for key, (kept, _) in self.stale.entries.items()
                  if is_slow(kept) and kept.asked > 0 and kept.scope is not None]
-        for asked, key, kept in sorted(ahead, key=lambda item: -item[0]):
+        for _, key, kept in sorted(ahead, key=lambda item: -item[0])[:REMADE_AHEAD]:
             if key not in self.computing:
-                control = "no-cache" if key.startswith("public|") else "private, no-cache"
-                self.refresh(key, kept.scope, self.etag(identity, key), control, queued=True, asked=asked)
+                control = PUBLIC_CONTROL if key.startswith("public|") else PRIVATE_CONTROL
+                self.refresh(key, kept.scope, self.etag(identity, key), control, queued=True)
 
     def make_recorded(self, identity: tuple, template: Scope) -> None:
         """Just started: make the pages recorded as the most asked, before they are
         asked (``template``: the first request, whose cookies are left out)."""
-        headers = [(k, v) for k, v in template.get("headers", []) if k not in (b"cookie", b"if-none-match")]
-        for page, times in asked.read(self.path):
+        neutral = replayable(template, signed_in=False)
+        for page, _ in asked.read(self.path):
             key = f"public|{page}"
             if key in self.computing:
                 continue
             path, _, query = page.partition("?")
-            scope = {**template, "path": path, "raw_path": quote(path).encode(), "query_string": query.encode("latin-1"), "headers": headers}
-            self.refresh(key, scope, self.etag(identity, key), "no-cache", queued=True, asked=times)
+            scope = {**neutral, "path": path, "raw_path": quote(path).encode(), "query_string": query.encode("latin-1")}
+            self.refresh(key, scope, self.etag(identity, key), PUBLIC_CONTROL, queued=True)
 
     def record_now_and_then(self) -> None:
         """Every asked.EVERY seconds, record the pages for everyone that were
@@ -439,15 +470,31 @@ class LiveSite:
         if not self.recording or time.monotonic() < self.next_record:
             return
         self.next_record = time.monotonic() + asked.EVERY
-        pages = [(key.removeprefix("public|"), kept.asked) for key, kept in self.cache.entries.items()
+        kept_now = {**{key: kept for key, (kept, _) in (self.stale.entries.items() if self.stale else [])}, **self.cache.entries}
+        pages = [(key.removeprefix("public|"), kept.asked) for key, kept in kept_now.items()
                  if key.startswith("public|") and is_slow(kept) and kept.asked > 0]
         if pages:
             self.recording = asked.write(self.path, sorted(pages, key=lambda page: -page[1]))
 
+    def made_in_background(self, task: asyncio.Task) -> None:
+        """A page made in the background is done (or was cancelled, perhaps before it began)."""
+        key, done = self.refreshing.pop(task, (None, None))
+        if key is not None:
+            self.let_go(key, done)
+
+    def let_go(self, key: str, done: asyncio.Event) -> None:
+        """``key`` is no longer being made: the requests waiting on ``done`` go on."""
+        if self.computing.get(key) is done:
+            del self.computing[key]
+        done.set()
+
     def stop_refreshing(self) -> None:
         """A new build came in: what was being made for the one before is not wanted."""
-        for task in list(self.refreshing):
+        for task, (key, done) in list(self.refreshing.items()):
             task.cancel()
+            self.let_go(key, done)
+        self.refreshing.clear()
+        self.queued.clear()
 
     async def kept_or_computed(self, key: str) -> Kept | None:
         """The kept response for ``key``, after waiting for a request computing it; None: compute it."""
@@ -456,7 +503,7 @@ class LiveSite:
             if kept is not None:
                 return kept
             computing = self.computing.get(key)
-            if computing is None:
+            if computing is None or key in self.queued:  # not begun: the request makes it itself
                 return None
             await computing.wait()
             if self.cache.entries.get(key) is None:  # it could not be kept: compute it as well
@@ -466,18 +513,20 @@ class LiveSite:
         done = self.computing[key] = asyncio.Event()
         await self.keep_made(key, done, etag, self.capture(scope, receive, send, etag, control))
 
-    async def keep_made(self, key: str, done: asyncio.Event, etag: str, making: Awaitable[Kept | None], asked: int = 0) -> None:
+    async def keep_made(self, key: str, done: asyncio.Event, etag: str, making: Awaitable[Kept | None]) -> None:
         """Await the response being made for ``key`` and keep it (not if a build
-        came in meanwhile), then let the requests waiting on ``done`` go on."""
+        came in meanwhile), then let the requests waiting on ``done`` go on.
+        A response of this build that cannot be kept (a page now gone, one too
+        large) no longer lets the last build's stand in for it."""
         try:
             kept = await making
-            if kept is not None and self.identity is not None and etag == self.etag(self.identity, key):
-                kept.asked = asked
-                self.cache.put(key, kept)
+            if self.identity is not None and etag == self.etag(self.identity, key):
+                if kept is not None:
+                    self.cache.put(key, kept)
+                if self.cache.entries.get(key) is None and self.stale is not None and self.computing.get(key) is done:
+                    self.stale.entries.pop(key, None)
         finally:
-            if self.computing.get(key) is done:
-                del self.computing[key]
-            done.set()
+            self.let_go(key, done)
 
     def with_headers(self, send: Send, extra: dict[str, str] | None = None) -> Send:
         """``send`` with the security headers (and ``extra``) on the response's start."""
@@ -517,7 +566,8 @@ class LiveSite:
         await self.app(scope, receive, sending)
         if not keep or not start:
             return None
-        return Kept(start["status"], list(start.get("headers", [])), b"".join(chunks), time.monotonic() - started, 0, dict(scope))
+        signed_in = control != PUBLIC_CONTROL
+        return Kept(start["status"], list(start.get("headers", [])), b"".join(chunks), time.monotonic() - started, 0, replayable(scope, signed_in))
 
     async def send_kept(self, send: Send, kept: Kept, etag: str, control: str, head: bool = False) -> None:
         headers = merged(kept.headers, {**SECURITY_HEADERS, "etag": etag, "cache-control": control})
