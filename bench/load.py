@@ -14,9 +14,8 @@ process per core) on a database built from the generated corpus.
 For every run it prints throughput, p50/p95/p99 per kind of request and over
 all, errors, and the peak memory of the serving processes. The first run
 starts right after the server did (``just started``: every page is made for
-the first time while people ask for it, those recorded as the most asked by
-an earlier start first, see caselib/site/asked.py; the note says how many),
-the next on the site as it then runs; three more runs per size and user count:
+the first time while people ask for it), the next on the site as it then
+runs; three more runs per size and user count:
 
 - ``abuse``: three more clients loop the expensive SQL of the issue
   (a recursive CTE, a 400 MB randomblob, ``pragma_database_list``) meanwhile,
@@ -51,7 +50,6 @@ from urllib.parse import quote
 import httpx
 
 from caselib.pipeline import build
-from caselib.site import asked
 from caselib.site import start_server, stop_server
 
 from . import common
@@ -388,13 +386,11 @@ def bench_size(size: int, args) -> dict:
     folder = db.parent
     runs: list[Run] = []
     closed: list[Run] = []
-    recorded = len(asked.read(db))  # what the processes of an earlier run were asked most (db is served to everyone)
     server = serve_current(db, args.workers, folder / "server.log")
     try:
         for users in args.users:
             if not runs:  # every page is made for the first time while the first people ask for it
                 runs.append(measure(server, site, f"{users} staff, just started", users, args.seconds, THINK))
-                runs[-1].notes.insert(0, f"{runs[-1].name}: {recorded} slow pages recorded as the most asked by an earlier start, made first")
             runs.append(measure(server, site, f"{users} staff", users, args.seconds, THINK))
             runs.append(measure(server, site, f"{users} staff + abuse", users, args.seconds, THINK, abusers=3))
             rebuilds = Rebuilds(cases, db, server, args.seconds)

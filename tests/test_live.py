@@ -422,56 +422,6 @@ def test_a_forged_sign_in_cookie_is_everyones_request(cases, tmp_path):
     assert [404, 404, 404] == asyncio.run(visit())
 
 
-def test_a_process_that_starts_makes_first_the_slow_pages_the_one_before_was_asked_most(cases, tmp_path):
-    import httpx
-
-    from caselib.site import asked, datasette, live
-
-    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
-    db = tmp_path / "cases.db"
-    build(cases.root, db)
-
-    def started() -> tuple[live.LiveSite, Slowed]:
-        ds = datasette(db)
-        slowed = Slowed(ds.app(), "/cases/cases/one")
-        slowed.delay = 2 * live.STALE_WAIT
-        return live.LiveSite(slowed, ds), slowed
-
-    async def timed(site: live.LiveSite, path: str) -> float:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url="http://site") as client:
-            begun = time.monotonic()
-            response = await client.get(path)
-            assert 200 == response.status_code
-            return time.monotonic() - begun
-
-    async def before_the_restart() -> None:
-        site, _ = started()
-        await timed(site, "/cases/cases/one")  # slow to make
-        await timed(site, "/cases/cases/one")  # asked again
-        await timed(site, "/cases/cases?_search=" + "吃喝")
-        await timed(site, "/cases/cases?_search=" + "吃喝")  # asked again, but quick to make: not recorded
-        site.next_record = 0
-        await timed(site, "/")
-
-    async def after_the_restart() -> tuple[float, float]:
-        site, _ = started()
-        await timed(site, "/")  # the first request: the recorded pages are being made
-        await made_in_background(site)
-        return await timed(site, "/cases/cases/one")
-
-    asyncio.run(before_the_restart())
-    assert [("/cases/cases/one?", 1)] == asked.read(db)
-    assert asyncio.run(after_the_restart()) < live.STALE_WAIT  # made before it was asked
-
-
-@pytest.mark.parametrize("record", ["", "not json", '{"page": "/"}', '[{"page": "x", "asked": 1}]', '[{"page": "/", "asked": "1"}]'])
-def test_a_record_of_the_most_asked_pages_that_is_not_one_is_no_record(tmp_path, record):
-    from caselib.site import asked
-
-    (tmp_path / ("cases.db" + asked.SUFFIX)).write_text(record, encoding="utf-8")
-    assert [] == asked.read(tmp_path / "cases.db")
-
-
 def writing_processes(root: int) -> list[int]:
     """The exports' writing processes under ``root`` (see caselib/site/export.py)."""
     from bench.common import tree_pids

@@ -21,8 +21,6 @@ it can be kept until the next build:
   to be asked. The last build's pages stand in for at most STALE_KEEP after the
   build and each is replaced as soon as its new one is made, so a rebuild in
   the middle of a session never leaves everyone waiting;
-- a process that starts makes first the pages the processes before it were
-  asked most that were slow to make (see asked.py), the most-asked first;
 - a build reaches the running site within a request: an incremental build
   changes the file in place, in one transaction (SQLite shows readers the
   whole change or none of it); a full build renames a new file into place,
@@ -50,13 +48,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
-from urllib.parse import quote
 
 from datasette.actor_auth_cookie import actor_from_request
 from datasette.database import Database
 from datasette.utils.asgi import Request
 
-from . import DATABASE_NAME, SITE_ROOT, asked, limits
+from . import DATABASE_NAME, SITE_ROOT, limits
 from .accounts import login_enabled
 
 Scope = dict
@@ -290,8 +287,6 @@ class LiveSite:
         self.refreshing: dict[asyncio.Task, tuple[str, asyncio.Event]] = {}  # pages being made in the background, for this build
         self.queued: set[str] = set()  # of those, the ones waiting for their turn
         self._refresh_turns: asyncio.Semaphore | None = None
-        self.next_record = time.monotonic() + asked.EVERY
-        self.recording = True  # until the record cannot be written
 
     @property
     def path(self) -> Path:
@@ -302,13 +297,12 @@ class LiveSite:
 
     # ------------------------------------------------ following the file
 
-    def follow(self, scope: Scope) -> tuple:
+    def follow(self) -> tuple:
         """The file's identity now; a new file is opened, a changed one empties the cache."""
         identity = file_identity(self.path)
         if self.stale is not None and time.monotonic() > self.stale.until:
             self.stale = None  # the last build's pages stand in no longer
         if identity != self.identity:
-            first = self.identity is None
             current = self.datasette.databases.get(DATABASE_NAME)
             if identity is not None and (not isinstance(current, LiveDatabase) or current.inode != identity[:2]):
                 self.reopen(current)
@@ -316,9 +310,7 @@ class LiveSite:
             self.stop_refreshing()
             self.stand_ins(last, identity)
             self.identity = identity
-            if identity is not None and first:
-                self.make_recorded(identity, scope)
-            elif identity is not None:
+            if identity is not None:
                 self.remake_ahead(identity)
         return identity or ()
 
@@ -340,8 +332,7 @@ class LiveSite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        identity = self.follow(scope)
-        self.record_now_and_then()
+        identity = self.follow()
         who = audience(self.datasette, scope)
         if is_internal(scope["path"], login_enabled(self.datasette)) and who == "public":
             await self.not_found(send)
@@ -451,30 +442,6 @@ class LiveSite:
             if key not in self.computing:
                 control = PUBLIC_CONTROL if key.startswith("public|") else PRIVATE_CONTROL
                 self.refresh(key, kept.scope, self.etag(identity, key), control, queued=True)
-
-    def make_recorded(self, identity: tuple, template: Scope) -> None:
-        """Just started: make the pages recorded as the most asked, before they are
-        asked (``template``: the first request, whose cookies are left out)."""
-        neutral = replayable(template, signed_in=False)
-        for page, _ in asked.read(self.path):
-            key = f"public|{page}"
-            if key in self.computing:
-                continue
-            path, _, query = page.partition("?")
-            scope = {**neutral, "path": path, "raw_path": quote(path).encode(), "query_string": query.encode("latin-1")}
-            self.refresh(key, scope, self.etag(identity, key), PUBLIC_CONTROL, queued=True)
-
-    def record_now_and_then(self) -> None:
-        """Every asked.EVERY seconds, record the pages for everyone that were
-        slow to make and asked more than once, most-asked first."""
-        if not self.recording or time.monotonic() < self.next_record:
-            return
-        self.next_record = time.monotonic() + asked.EVERY
-        kept_now = {**{key: kept for key, (kept, _) in (self.stale.entries.items() if self.stale else [])}, **self.cache.entries}
-        pages = [(key.removeprefix("public|"), kept.asked) for key, kept in kept_now.items()
-                 if key.startswith("public|") and is_slow(kept) and kept.asked > 0]
-        if pages:
-            self.recording = asked.write(self.path, sorted(pages, key=lambda page: -page[1]))
 
     def made_in_background(self, task: asyncio.Task) -> None:
         """A page made in the background is done (or was cancelled, perhaps before it began)."""
