@@ -42,7 +42,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -328,7 +328,9 @@ def slow_requests(run: Run, started: float) -> str:
     for sample in slow:
         slots[int((sample.at - started) // SLOT_SECONDS) * SLOT_SECONDS].append(sample)
     when = ", ".join(f"{slot}-{slot + SLOT_SECONDS} s: {len(found)}" for slot, found in sorted(slots.items()))
-    return f"{run.name}: {len(slow)} of {len(run.samples)} requests over {SLOW_MS / 1000:.0f} s" + (f", asked at {when}" if slow else "")
+    failed = Counter(f"{s.kind} {s.error or s.status} after {ms(s.ms)} at {s.at - started:.0f} s" for s in run.samples if s.status != 200)
+    errors = "; errors: " + ", ".join(f"{what} (×{n})" if n > 1 else what for what, n in failed.items()) if failed else ""
+    return f"{run.name}: {len(slow)} of {len(run.samples)} requests over {SLOW_MS / 1000:.0f} s" + (f", asked at {when}" if slow else "") + errors
 
 
 def run_rows(run: Run) -> list[list[str]]:
