@@ -278,9 +278,9 @@ class Slowed:
         await self.app(scope, receive, send)
 
 
-def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(cases, tmp_path):
-    import httpx
-
+@pytest.fixture
+def slowed_site(cases, tmp_path):
+    """A built one-case library (db), its site and the page /cases/cases/one made slow at will."""
     from caselib.site import datasette, live
 
     cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
@@ -288,7 +288,15 @@ def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(c
     build(cases.root, db)
     ds = datasette(db)
     slowed = Slowed(ds.app(), "/cases/cases/one")
-    site = live.LiveSite(slowed, ds)
+    return db, slowed, live.LiveSite(slowed, ds)
+
+
+def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(cases, slowed_site):
+    import httpx
+
+    from caselib.site import live
+
+    db, slowed, site = slowed_site
 
     async def visit() -> list[tuple[float, str, str]]:
         seen = []
@@ -321,20 +329,14 @@ async def made_in_background(site) -> None:
         await asyncio.gather(*site.refreshing, return_exceptions=True)
 
 
-def test_a_page_that_was_slow_to_make_is_the_last_builds_at_once_and_made_again_before_it_is_asked(cases, tmp_path, monkeypatch):
+def test_a_page_that_was_slow_to_make_is_the_last_builds_at_once_and_made_again_before_it_is_asked(cases, slowed_site, monkeypatch):
     import httpx
 
-    from caselib.site import datasette, live
+    from caselib.site import live
 
     monkeypatch.setattr(live, "_background_threads", None)  # made below, if a page is made in the background
-
-    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
-    db = tmp_path / "cases.db"
-    build(cases.root, db)
-    ds = datasette(db)
-    slowed = Slowed(ds.app(), "/cases/cases/one")
+    db, slowed, site = slowed_site
     slowed.delay = 2 * live.STALE_WAIT
-    site = live.LiveSite(slowed, ds)
 
     async def visit() -> list[tuple[float, str]]:
         seen = []
@@ -368,20 +370,15 @@ def test_a_page_that_was_slow_to_make_is_the_last_builds_at_once_and_made_again_
     assert live._background_threads is not None
 
 
-def test_two_builds_in_a_row_leave_nothing_half_made_and_the_slow_page_is_made_again(cases, tmp_path):
+def test_two_builds_in_a_row_leave_nothing_half_made_and_the_slow_page_is_made_again(cases, slowed_site):
     import os
 
     import httpx
 
-    from caselib.site import datasette, live
+    from caselib.site import live
 
-    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
-    db = tmp_path / "cases.db"
-    build(cases.root, db)
-    ds = datasette(db)
-    slowed = Slowed(ds.app(), "/cases/cases/one")
+    db, slowed, site = slowed_site
     slowed.delay = 2 * live.STALE_WAIT
-    site = live.LiveSite(slowed, ds)
 
     async def visit() -> tuple[dict, bool]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url="http://site") as client:
@@ -403,16 +400,10 @@ def test_two_builds_in_a_row_leave_nothing_half_made_and_the_slow_page_is_made_a
     assert made_again
 
 
-def test_a_forged_sign_in_cookie_is_everyones_request(cases, tmp_path):
+def test_a_forged_sign_in_cookie_is_everyones_request(slowed_site):
     import httpx
 
-    from caselib.site import datasette, live
-
-    cases.write("one.md", case_text(title="某局干部甲某违规吃喝案"))
-    db = tmp_path / "cases.db"
-    build(cases.root, db)
-    ds = datasette(db)
-    site = live.LiveSite(ds.app(), ds)
+    _, _, site = slowed_site
 
     async def visit() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=site), base_url="http://site") as client:

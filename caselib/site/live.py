@@ -170,7 +170,7 @@ class Kept:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     made_in: float = 0.0  # seconds it took to make
-    asked: int = 0  # times it was sent from the cache (this build's and the builds' before)
+    asked: int = 0  # times it was sent from the cache since it was made
     scope: Scope | None = None  # the request it answers, to make it again after a build
 
 
@@ -349,8 +349,7 @@ class LiveSite:
         head = scope["method"] == "HEAD"
         stand_in = self.stand_in(key)
         if stand_in is not None:
-            slow = is_slow(stand_in[0])
-            kept, in_time = await self.fresh_in_time(key, scope, etag, control, wait=0.0 if slow else STALE_WAIT)
+            kept, in_time = await self.fresh_in_time(key, scope, etag, control, slow=is_slow(stand_in[0]))
             if not in_time:
                 await self.send_kept(send, stand_in[0], stand_in[1], control, head=head)
                 return
@@ -372,9 +371,8 @@ class LiveSite:
         if self.identity is None or identity is None:
             self.stale = None
             return
-        now = time.monotonic()
-        if self.stale is None or now > self.stale.until:
-            self.stale = Stale({}, now + STALE_KEEP)
+        if self.stale is None:  # (follow drops it when its time is up)
+            self.stale = Stale({}, time.monotonic() + STALE_KEEP)
         for key, kept in last.entries.items():
             self.stale.entries[key] = (kept, self.etag(self.identity, key))
 
@@ -382,25 +380,23 @@ class LiveSite:
         """The last build's response for ``key`` and its ETag, while it may stand in and none of this build's is kept."""
         if self.stale is None or self.cache.entries.get(key) is not None:
             return None
-        if time.monotonic() > self.stale.until:
-            self.stale = None
-            return None
         return self.stale.entries.get(key)
 
-    async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str, wait: float) -> tuple[Kept | None, bool]:
+    async def fresh_in_time(self, key: str, scope: Scope, etag: str, control: str, slow: bool) -> tuple[Kept | None, bool]:
         """This build's response for ``key``, made in the background, if it is ready
-        within ``wait`` seconds: (kept or None when it cannot be kept, True), else (None, False).
+        in time: (kept or None when it cannot be kept, True), else (None, False).
 
-        A page that was slow to make waits its turn among the REFRESHING; a
-        quick one is made at once, as for a request."""
+        A page that was slow to make is not waited for and waits its turn
+        among the REFRESHING; a quick one is made at once, as for a request,
+        and waited for up to STALE_WAIT."""
         if key not in self.computing and self.cache.entries.get(key) is None:
-            self.refresh(key, scope, etag, control, queued=wait == 0.0)
+            self.refresh(key, scope, etag, control, queued=slow)
         done = self.computing.get(key)
         if done is not None and not done.is_set():
-            if not wait:
+            if slow:
                 return None, False
             try:
-                await asyncio.wait_for(done.wait(), wait)
+                await asyncio.wait_for(done.wait(), STALE_WAIT)
             except TimeoutError:
                 return None, False
         return self.cache.get(key), True
