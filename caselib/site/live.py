@@ -285,7 +285,7 @@ class LiveSite:
         self.computing: dict[str, asyncio.Event] = {}  # keys being computed, for requests asking meanwhile
         self.stale: Stale | None = None  # the last build's pages, standing in while the new ones are made
         self.refreshing: dict[asyncio.Task, tuple[str, asyncio.Event]] = {}  # pages being made in the background, for this build
-        self.queued: set[str] = set()  # of those, the ones waiting for their turn
+        self.queued: dict[str, asyncio.Event] = {}  # of those, the ones waiting for their turn (key -> its done)
         self._refresh_turns: asyncio.Semaphore | None = None
 
     @property
@@ -413,15 +413,15 @@ class LiveSite:
             IN_BACKGROUND.set(True)
             if self._refresh_turns is None:
                 self._refresh_turns = asyncio.Semaphore(REFRESHING)
-            self.queued.add(key)
+            self.queued[key] = done
             try:
                 async with self._refresh_turns:
-                    self.queued.discard(key)
+                    self.unqueue(key, done)
                     if self.computing.get(key) is not done:  # a request made it meanwhile
                         return None
                     return await self.capture(scope, quiet_receive, discard, etag, control)
             finally:
-                self.queued.discard(key)
+                self.unqueue(key, done)
 
         task = asyncio.get_running_loop().create_task(self.keep_made(key, done, etag, made()))
         self.refreshing[task] = (key, done)
@@ -444,6 +444,12 @@ class LiveSite:
         key, done = self.refreshing.pop(task, (None, None))
         if key is not None:
             self.let_go(key, done)
+
+    def unqueue(self, key: str, done: asyncio.Event) -> None:
+        """The making of ``key`` that ``done`` stands for waits its turn no longer
+        (another making of the same key, queued since, keeps its place)."""
+        if self.queued.get(key) is done:
+            del self.queued[key]
 
     def let_go(self, key: str, done: asyncio.Event) -> None:
         """``key`` is no longer being made: the requests waiting on ``done`` go on."""
