@@ -261,7 +261,7 @@ def measure(server: Server, site: Site, name: str, users: int, seconds: float, t
     started = time.monotonic()
     samples, abuse = asyncio.run(load(server.url, site, users, seconds, think, abusers, seed=users))
     run = Run(name, time.monotonic() - started, samples, abuse, server.memory.peak_pss_kb / 1024)
-    run.notes.append(slow_requests(run, started))
+    run.notes.append(slow_and_failed(run, started))
     if during is not None:
         during.join()
         run.notes += getattr(during, "notes", [])
@@ -321,8 +321,8 @@ SLOW_MS = 1000  # what the notes count as slow
 SLOT_SECONDS = 10
 
 
-def slow_requests(run: Run, started: float) -> str:
-    """When in the run the requests slower than SLOW_MS were asked, by SLOT_SECONDS."""
+def slow_and_failed(run: Run, started: float) -> str:
+    """When in the run the requests slower than SLOW_MS were asked (by SLOT_SECONDS), and what each failed one got."""
     slow = [s for s in run.samples if s.ms > SLOW_MS]
     slots: dict[int, list[Sample]] = defaultdict(list)
     for sample in slow:
