@@ -313,7 +313,7 @@ def test_a_page_slow_to_make_after_a_build_is_the_last_builds_until_it_is_made(c
             build(cases.root, db)
             slowed.delay = 3 * live.STALE_WAIT
             await get()  # the new page takes long: the last build's stands in
-            await asyncio.sleep(slowed.delay)
+            await made_in_background(site)
             await get()  # made meanwhile
         return seen
 
